@@ -1,0 +1,40 @@
+//! The daily housekeeping job: drop expired sessions and let SQLite refresh its planner
+//! statistics (`PRAGMA optimize`). Each run is written to the audit log.
+
+use chrono::Utc;
+use domain::audit::{Actor, NewAuditEntry};
+
+use crate::{App, AppError};
+
+pub const JOB_NAME: &str = "housekeeping";
+pub const ACTION: &str = "system.housekeeping";
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Report {
+    pub expired_sessions_removed: usize,
+}
+
+pub fn run(app: &App) -> Result<Report, AppError> {
+    let report = app.db().write(|conn| {
+        let now = Utc::now();
+        let removed = storage::sessions::delete_expired(conn, now)?;
+        let report = Report {
+            expired_sessions_removed: removed,
+        };
+        storage::audit::insert(
+            conn,
+            &NewAuditEntry::new(
+                Actor::Job {
+                    name: JOB_NAME.into(),
+                },
+                ACTION,
+                "installation",
+            )
+            .after(&report),
+            now,
+        )?;
+        Ok::<_, AppError>(report)
+    })?;
+    app.db().optimize()?;
+    Ok(report)
+}

@@ -1,0 +1,102 @@
+//! The use cases of pi-crm, shared by the web server, scheduled jobs and admin commands.
+//!
+//! Owns the rules that span layers: sign-in and sessions, first-run setup, workspaces, API keys,
+//! the audit trail (every mutation writes its audit row in the same transaction), housekeeping,
+//! and the installation secret used to sign and encrypt. A rule lives here once, so the browser,
+//! the API, the CLI and the scheduler cannot disagree.
+//!
+//! Synchronous by design: every function does blocking SQLite work, and callers on an async
+//! runtime run it on a blocking thread (`actix_web::web::block`, `spawn_blocking`).
+//!
+//! Must not depend on: actix, maud, or anything about HTTP, HTML or the command line.
+
+pub mod accounts;
+pub mod api_keys;
+pub mod audit;
+pub mod housekeeping;
+pub mod secrets;
+pub mod sessions;
+pub mod settings;
+pub mod workspaces;
+
+mod error;
+
+use std::sync::Arc;
+
+pub use error::AppError;
+pub use settings::Settings;
+pub use storage::Db;
+
+use domain::audit::{Actor, NewAuditEntry};
+use domain::ids::UserId;
+use secrets::Secrets;
+
+/// Who is asking: the signed-in user, how they came in (browser or API key), and from where.
+/// Use cases that touch a user's data take one, and scope every query to `user_id`.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub actor: Actor,
+    pub ip: Option<String>,
+}
+
+impl Caller {
+    pub fn browser(user_id: UserId, ip: Option<String>) -> Self {
+        Self {
+            user_id,
+            actor: Actor::User { user_id },
+            ip,
+        }
+    }
+
+    pub fn api(user_id: UserId, key_id: domain::ids::ApiKeyId, ip: Option<String>) -> Self {
+        Self {
+            user_id,
+            actor: Actor::ApiKey { user_id, key_id },
+            ip,
+        }
+    }
+
+    /// An audit entry by this caller about their own data.
+    pub fn audit(&self, action: &'static str, entity_type: &'static str) -> NewAuditEntry {
+        NewAuditEntry::new(self.actor.clone(), action, entity_type)
+            .owner(Some(self.user_id))
+            .ip(self.ip.clone())
+    }
+}
+
+/// Everything a use case needs: the database, the installation secret and the settings.
+/// Cheap to clone; one per process.
+#[derive(Clone)]
+pub struct App {
+    db: Db,
+    secrets: Arc<Secrets>,
+    settings: Arc<Settings>,
+}
+
+impl App {
+    /// Opens the data directory: creates it, loads (or creates) the secret key, opens the
+    /// database and applies pending migrations.
+    pub fn open(settings: Settings) -> Result<Self, AppError> {
+        let secrets = Secrets::load_or_create(&settings.data_dir, settings.secret_key.as_deref())?;
+        let db = Db::open_in(&settings.data_dir)?;
+        db.migrate()?;
+        Ok(Self {
+            db,
+            secrets: Arc::new(secrets),
+            settings: Arc::new(settings),
+        })
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+}

@@ -1,0 +1,37 @@
+//! Settings that the use cases read. The command line fills them in from flags and
+//! `PI_CRM_*` environment variables.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where the database, the secret key and (later) uploads and backups live.
+    pub data_dir: PathBuf,
+    /// A base64 key given in the environment instead of the key file (`PI_CRM_SECRET_KEY`).
+    pub secret_key: Option<String>,
+    /// A session ends after this long without a request.
+    pub session_idle: Duration,
+    /// A session ends this long after sign-in, however active.
+    pub session_absolute: Duration,
+}
+
+impl Settings {
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            secret_key: None,
+            session_idle: Duration::from_secs(12 * 60 * 60),
+            session_absolute: Duration::from_secs(30 * 24 * 60 * 60),
+        }
+    }
+
+    pub fn session_limits(&self) -> domain::session::SessionLimits {
+        domain::session::SessionLimits {
+            idle: chrono::Duration::from_std(self.session_idle)
+                .unwrap_or(chrono::Duration::hours(12)),
+            absolute: chrono::Duration::from_std(self.session_absolute)
+                .unwrap_or(chrono::Duration::days(30)),
+        }
+    }
+}

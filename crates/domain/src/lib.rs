@@ -1,0 +1,19 @@
+//! The domain: pi-crm's types and rules, with no I/O.
+//!
+//! Owns the values people type (usernames, passwords, workspace names, colours, time zones,
+//! API scopes), parsed on construction so an invalid value cannot exist, and the plain records
+//! the other layers pass around (users, workspaces, API keys, audit entries, sessions).
+//!
+//! Must not depend on: diesel, actix, tokio, or any other crate of this workspace. No file,
+//! network or clock access: callers pass the current time in.
+
+pub mod api_key;
+pub mod audit;
+pub mod ids;
+pub mod pagination;
+pub mod session;
+pub mod user;
+pub mod validation;
+pub mod workspace;
+
+mod common_passwords;

@@ -1,0 +1,212 @@
+//! The command line. These forms are a contract that scripts rely on:
+//! `serve [--bind ADDR] [--data-dir DIR]`, `user add --username NAME [--display-name TEXT]
+//! --password-stdin`, `apikey create --username NAME --label TEXT --scopes S[,S...]`,
+//! `migrate`. `--data-dir` (or `PI_CRM_DATA_DIR`) works with every command.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pi-crm",
+    version,
+    about = "A self-hosted CRM for small businesses, made to run on a Raspberry Pi."
+)]
+pub struct Cli {
+    /// Where the database and secret key live.
+    #[arg(long, global = true, env = "PI_CRM_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the web server (creates and migrates the database if needed).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Apikey(ApikeyCommand),
+    /// Run the daily housekeeping job now.
+    Housekeeping,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "PI_CRM_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Sign out after this many minutes without activity.
+    #[arg(long, env = "PI_CRM_SESSION_IDLE_MINUTES", default_value_t = 720)]
+    pub session_idle_minutes: u64,
+    /// Sign out this many hours after signing in, however active.
+    #[arg(long, env = "PI_CRM_SESSION_ABSOLUTE_HOURS", default_value_t = 720)]
+    pub session_absolute_hours: u64,
+    /// API requests allowed per minute per key.
+    #[arg(long, env = "PI_CRM_API_RATE_PER_MINUTE", default_value_t = 300)]
+    pub api_rate_per_minute: u32,
+    /// Sign-in attempts allowed per minute per address.
+    #[arg(long, env = "PI_CRM_LOGIN_RATE_PER_MINUTE", default_value_t = 10)]
+    pub login_rate_per_minute: u32,
+    /// When the daily housekeeping runs (cron: sec min hour day month weekday).
+    #[arg(long, env = "PI_CRM_HOUSEKEEPING_CRON", default_value = "0 30 3 * * *")]
+    pub housekeeping_cron: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from standard input (required, so it never shows in `ps`).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ApikeyCommand {
+    /// Create a key; it is printed once, alone, as the last line.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        label: String,
+        /// Comma-separated, e.g. workspaces:read,workspaces:write.
+        #[arg(long)]
+        scopes: String,
+    },
+}
+
+fn settings(cli: &Cli) -> app::Settings {
+    let mut settings = app::Settings::new(cli.data_dir.clone());
+    settings.secret_key = std::env::var("PI_CRM_SECRET_KEY").ok();
+    settings
+}
+
+fn open(cli: &Cli) -> anyhow::Result<app::App> {
+    app::App::open(settings(cli))
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| {
+            format!(
+                "could not open the data directory {}",
+                cli.data_dir.display()
+            )
+        })
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut buf = String::new();
+    std::io::stdin()
+        .read_to_string(&mut buf)
+        .context("could not read the password from standard input")?;
+    // Only the line ending the shell or `echo` adds is removed; the password is kept exactly.
+    let password = buf.strip_suffix('\n').unwrap_or(&buf);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    Ok(password.to_owned())
+}
+
+fn user_error(e: app::AppError) -> anyhow::Error {
+    match e {
+        app::AppError::Validation(v) => anyhow::anyhow!("{}: {}", v.field, v.message),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Serve(args) => {
+            let mut settings = settings(&cli);
+            settings.session_idle = Duration::from_secs(args.session_idle_minutes.max(1) * 60);
+            settings.session_absolute =
+                Duration::from_secs(args.session_absolute_hours.max(1) * 3600);
+            let web = web::WebConfig {
+                api_per_minute: args.api_rate_per_minute,
+                login_per_ip_per_minute: args.login_rate_per_minute,
+                ..web::WebConfig::default()
+            };
+            crate::serve::run(crate::serve::ServeOptions {
+                settings,
+                web,
+                bind: args.bind.clone(),
+                housekeeping_cron: args.housekeeping_cron.clone(),
+            })
+            .await
+        }
+        Command::Migrate => {
+            let app = open(&cli)?;
+            let pending = app
+                .db()
+                .pending_migrations()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "database {} is up to date ({pending} pending)",
+                app.db().path().display()
+            );
+            Ok(())
+        }
+        Command::User(UserCommand::Add {
+            username,
+            display_name,
+            password_stdin,
+        }) => {
+            if !password_stdin {
+                bail!(
+                    "pass --password-stdin and send the password on standard input, e.g. `printf '%s' \"$PW\" | pi-crm user add --username NAME --password-stdin`"
+                );
+            }
+            let password = read_password()?;
+            let app = open(&cli)?;
+            let user = app::accounts::add_user(
+                &app,
+                app::accounts::NewUser {
+                    username,
+                    display_name: display_name.as_deref(),
+                    password: &password,
+                },
+            )
+            .map_err(user_error)?;
+            println!("added user {} (id {})", user.username, user.id);
+            Ok(())
+        }
+        Command::Apikey(ApikeyCommand::Create {
+            username,
+            label,
+            scopes,
+        }) => {
+            let app = open(&cli)?;
+            let created = app::api_keys::create_for_username(&app, username, label, scopes)
+                .map_err(user_error)?;
+            println!(
+                "created API key '{}' for {} with scopes {}; it is shown once, store it now:",
+                created.key.label,
+                username,
+                created.key.scopes.to_list()
+            );
+            println!("{}", created.secret);
+            Ok(())
+        }
+        Command::Housekeeping => {
+            let app = open(&cli)?;
+            let report = app::housekeeping::run(&app).map_err(user_error)?;
+            println!(
+                "housekeeping done: {} expired session(s) removed",
+                report.expired_sessions_removed
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! `pi-crm serve`: open the data directory, bind, print the real address, run the server and
+//! the scheduler, and on SIGTERM or SIGINT stop taking requests, finish those in flight, stop
+//! the jobs and checkpoint the database.
+
+use anyhow::Context;
+use std::io::Write;
+
+use crate::scheduler::Scheduler;
+
+pub struct ServeOptions {
+    pub settings: app::Settings,
+    pub web: web::WebConfig,
+    pub bind: String,
+    pub housekeeping_cron: String,
+}
+
+/// A server that is running; tests hold one and stop it at the end.
+pub struct Running {
+    pub port: u16,
+    pub host: String,
+    pub app: app::App,
+    handle: actix_web::dev::ServerHandle,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    scheduler: Scheduler,
+}
+
+impl Running {
+    pub fn url(&self) -> String {
+        format!("http://{}:{}", self.host, self.port)
+    }
+
+    /// Stops gracefully: no new connections, requests in flight finish, jobs stop, the WAL is
+    /// checkpointed so the database file alone is complete.
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        let _ = self.server.await;
+        self.scheduler.shutdown().await;
+        let app = self.app.clone();
+        let _ = tokio::task::spawn_blocking(move || app.db().checkpoint()).await;
+    }
+}
+
+/// Starts everything and returns once the port is bound and the scheduler runs.
+pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
+    let data_dir = options.settings.data_dir.clone();
+    let app = tokio::task::spawn_blocking(move || app::App::open(options.settings))
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("could not open the data directory {}", data_dir.display()))?;
+    let listener = web::bind(&options.bind)
+        .with_context(|| format!("could not listen on {}", options.bind))?;
+    let addr = listener.local_addr()?;
+    let built = web::server(app.clone(), options.web, listener)?;
+    let handle = built.server.handle();
+    let scheduler =
+        Scheduler::start(app.clone(), built.maintenance, &options.housekeeping_cron).await?;
+    let task = tokio::spawn(built.server);
+    Ok(Running {
+        port: addr.port(),
+        host: addr.ip().to_string(),
+        app,
+        handle,
+        server: task,
+        scheduler,
+    })
+}
+
+pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
+    let running = start(options).await?;
+    println!("listening on {}", running.url());
+    std::io::stdout().flush().ok();
+    tracing::info!(port = running.port, "pi-crm is serving");
+    wait_for_signal().await;
+    tracing::info!("shutting down: finishing requests in flight");
+    running.stop().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

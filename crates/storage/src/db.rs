@@ -1,0 +1,244 @@
+//! The database handle: one SQLite file, a pool of connections set up alike, and migrations.
+//!
+//! Durability: `synchronous=FULL` in WAL mode. Every commit waits until the write-ahead log is
+//! on disk, so a transaction that was acknowledged survives a crash of the process or a power
+//! cut (as far as the SD card or disk honours fsync). `NORMAL` would save an fsync per commit
+//! at the cost of losing the last commits on power loss; the owners' writes are few and
+//! precious, so we pay the fsync. See docs/decisions/0003-sqlite-durability.md.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::StorageError;
+
+pub type Conn = SqliteConnection;
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+
+/// How long a connection waits for another writer before giving up with "busy".
+pub const BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// The file name of the database inside the data directory.
+pub const DATABASE_FILE: &str = "pi-crm.sqlite3";
+
+#[derive(Debug)]
+struct ConnectionSetup;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for ConnectionSetup {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        // busy_timeout first, so the WAL switch below waits instead of failing.
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};\
+             PRAGMA journal_mode = WAL;\
+             PRAGMA synchronous = FULL;\
+             PRAGMA foreign_keys = ON;\
+             PRAGMA temp_store = MEMORY;"
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// A cheap-to-clone handle on the database.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<ConnectionManager<SqliteConnection>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("path", &self.path).finish()
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct PragmaText {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    value: String,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file in `data_dir`. Does not migrate.
+    pub fn open_in(data_dir: &Path) -> Result<Self, StorageError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StorageError::Open(format!("cannot create {}: {e}", data_dir.display()))
+        })?;
+        Self::open(&data_dir.join(DATABASE_FILE))
+    }
+
+    pub fn open(path: &Path) -> Result<Self, StorageError> {
+        let url = path
+            .to_str()
+            .ok_or_else(|| StorageError::Open("the path is not valid UTF-8".into()))?;
+        // Probe once outside the pool so an unopenable file gives a clear error, not a timeout.
+        SqliteConnection::establish(url)
+            .map_err(|e| StorageError::Open(format!("{}: {e}", path.display())))?;
+        let manager = ConnectionManager::<SqliteConnection>::new(url);
+        let pool = Pool::builder()
+            .max_size(8)
+            .connection_timeout(Duration::from_secs(10))
+            .connection_customizer(Box::new(ConnectionSetup))
+            .build(manager)?;
+        Ok(Self {
+            pool,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Applies pending migrations; returns how many ran.
+    pub fn migrate(&self) -> Result<usize, StorageError> {
+        let mut conn = self.pool.get()?;
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| StorageError::Migration(e.to_string()))?;
+        Ok(applied.len())
+    }
+
+    /// How many embedded migrations have not been applied yet.
+    pub fn pending_migrations(&self) -> Result<usize, StorageError> {
+        let mut conn = self.pool.get()?;
+        conn.pending_migrations(MIGRATIONS)
+            .map(|m| m.len())
+            .map_err(|e| StorageError::Migration(e.to_string()))
+    }
+
+    /// Runs `f` on a pooled connection without a transaction (reads).
+    pub fn read<T, E: From<StorageError>>(
+        &self,
+        f: impl FnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.pool.get().map_err(StorageError::from)?;
+        f(&mut conn)
+    }
+
+    /// Runs `f` inside an IMMEDIATE transaction: it commits when `f` returns `Ok` and rolls back
+    /// otherwise. Taking the write lock up front avoids SQLite's deadlock on lock upgrade.
+    pub fn write<T, E: From<StorageError>>(
+        &self,
+        f: impl FnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.pool.get().map_err(StorageError::from)?;
+        conn.immediate_transaction::<T, TxError<E>, _>(|c| f(c).map_err(TxError::Inner))
+            .map_err(|e| match e {
+                TxError::Inner(e) => e,
+                TxError::Db(d) => E::from(StorageError::from(d)),
+            })
+    }
+
+    /// `PRAGMA optimize`: lets SQLite refresh the statistics its query planner uses.
+    pub fn optimize(&self) -> Result<(), StorageError> {
+        let mut conn = self.pool.get()?;
+        conn.batch_execute("PRAGMA optimize;")?;
+        Ok(())
+    }
+
+    /// Moves the write-ahead log into the main file, so the file alone is a complete copy.
+    pub fn checkpoint(&self) -> Result<(), StorageError> {
+        let mut conn = self.pool.get()?;
+        conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        Ok(())
+    }
+
+    /// `PRAGMA integrity_check`; `Ok("ok")` when the file is sound.
+    pub fn integrity_check(&self) -> Result<String, StorageError> {
+        let mut conn = self.pool.get()?;
+        let rows: Vec<PragmaText> =
+            diesel::sql_query("SELECT integrity_check AS value FROM pragma_integrity_check")
+                .load(&mut *conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| r.value)
+            .collect::<Vec<_>>()
+            .join("; "))
+    }
+
+    /// Reads a pragma's current value on a pooled connection (used by tests and /readyz).
+    pub fn pragma(&self, name: &str) -> Result<String, StorageError> {
+        if !name.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+            return Err(StorageError::Open(format!("not a pragma name: {name}")));
+        }
+        // The table-valued form names its column after the pragma, except for busy_timeout.
+        let column = if name == "busy_timeout" {
+            "timeout"
+        } else {
+            name
+        };
+        let mut conn = self.pool.get()?;
+        let rows: Vec<PragmaText> = diesel::sql_query(format!(
+            "SELECT CAST({column} AS TEXT) AS value FROM pragma_{name}"
+        ))
+        .load(&mut *conn)?;
+        rows.into_iter()
+            .next()
+            .map(|r| r.value)
+            .ok_or(StorageError::NotFound)
+    }
+}
+
+enum TxError<E> {
+    Inner(E),
+    Db(diesel::result::Error),
+}
+
+impl<E> From<diesel::result::Error> for TxError<E> {
+    fn from(e: diesel::result::Error) -> Self {
+        TxError::Db(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::QueryDsl;
+
+    #[test]
+    fn every_connection_gets_the_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open_in(dir.path()).unwrap();
+        assert_eq!(db.migrate().unwrap(), 1);
+        assert_eq!(db.pending_migrations().unwrap(), 0);
+        assert_eq!(db.pragma("journal_mode").unwrap(), "wal");
+        assert_eq!(db.pragma("foreign_keys").unwrap(), "1");
+        // FULL is 2.
+        assert_eq!(db.pragma("synchronous").unwrap(), "2");
+        assert_eq!(
+            db.pragma("busy_timeout").unwrap(),
+            BUSY_TIMEOUT_MS.to_string()
+        );
+        assert_eq!(db.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn a_failed_write_rolls_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open_in(dir.path()).unwrap();
+        db.migrate().unwrap();
+        let result: Result<(), StorageError> = db.write(|conn| {
+            conn.batch_execute(
+                "INSERT INTO audit_log (at, actor_kind, action, entity_type) \
+                 VALUES ('2026-01-01 00:00:00', 'cli', 'x', 'y')",
+            )?;
+            Err(StorageError::NotFound)
+        });
+        assert!(result.is_err());
+        let audit_rows: i64 = db
+            .read(|conn| {
+                crate::schema::audit_log::table
+                    .count()
+                    .get_result(conn)
+                    .map_err(StorageError::from)
+            })
+            .unwrap();
+        assert_eq!(audit_rows, 0);
+    }
+}

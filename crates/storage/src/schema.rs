@@ -1,0 +1,100 @@
+//! Diesel's view of the tables in `migrations/`. Kept by hand; a test checks it against the
+//! migrated database.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        totp_secret_enc -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> Nullable<BigInt>,
+        state -> Text,
+        user_agent -> Text,
+        ip -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    workspaces (id) {
+        id -> BigInt,
+        owner_user_id -> BigInt,
+        name -> Text,
+        color -> Text,
+        time_zone -> Text,
+        postal_address -> Text,
+        requires_approval -> Bool,
+        help_text -> Text,
+        archived_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    workspace_approvers (workspace_id, user_id) {
+        workspace_id -> BigInt,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        label -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor_kind -> Text,
+        actor_user_id -> Nullable<BigInt>,
+        actor_api_key_id -> Nullable<BigInt>,
+        actor_detail -> Nullable<Text>,
+        owner_user_id -> Nullable<BigInt>,
+        workspace_id -> Nullable<BigInt>,
+        action -> Text,
+        entity_type -> Text,
+        entity_id -> Nullable<Text>,
+        before_json -> Nullable<Text>,
+        after_json -> Nullable<Text>,
+        ip -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(workspaces -> users (owner_user_id));
+diesel::joinable!(workspace_approvers -> workspaces (workspace_id));
+diesel::joinable!(workspace_approvers -> users (user_id));
+diesel::joinable!(api_keys -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    workspaces,
+    workspace_approvers,
+    api_keys,
+    audit_log,
+);

@@ -1,0 +1,92 @@
+//! The JSON API under `/api/v1`: bearer keys only, scopes checked per route, one error
+//! envelope, list answers as `{"items","total","page","per_page"}`, and an OpenAPI document
+//! generated from these handlers.
+
+pub mod audit;
+pub mod me;
+pub mod openapi;
+pub mod workspaces;
+
+use actix_web::web::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::errors::ApiError;
+
+/// A page of items, the shape of every list endpoint.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct List<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl<T> List<T> {
+    pub fn from_page<U>(page: domain::pagination::Page<U>, f: impl FnMut(U) -> T) -> Self {
+        let page = page.map(f);
+        Self {
+            items: page.items,
+            total: page.total,
+            page: page.page,
+            per_page: page.per_page,
+        }
+    }
+}
+
+/// Parses a JSON body with messages that name the field at fault.
+pub fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "The request body is empty: send a JSON object.",
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        let text = e.to_string();
+        let field = text
+            .split('`')
+            .nth(1)
+            .filter(|_| text.contains("field"))
+            .map(str::to_owned);
+        match (e.classify(), field) {
+            (serde_json::error::Category::Data, Some(field)) => {
+                let mut err = ApiError::validation(
+                    &field,
+                    format!("Field '{field}': {text}. Protected or unknown fields cannot be set."),
+                );
+                if !text.starts_with("unknown field") {
+                    err.message = format!("Field '{field}': {text}.");
+                }
+                err
+            }
+            (serde_json::error::Category::Data, None) => ApiError::new(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                format!("The JSON has a value of the wrong type: {text}."),
+            ),
+            _ => ApiError::new(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("The request body is not valid JSON: {text}."),
+            ),
+        }
+    })
+}
+
+/// Query parameters shared by list endpoints.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// 1-based page number (default 1).
+    pub page: Option<u32>,
+    /// Items per page (default 50, at most 200).
+    pub per_page: Option<u32>,
+}
+
+impl Paging {
+    pub fn request(&self) -> domain::pagination::PageRequest {
+        domain::pagination::PageRequest::new(self.page, self.per_page)
+    }
+}

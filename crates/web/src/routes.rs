@@ -1,0 +1,103 @@
+//! Every route pi-crm serves, in one table. The server registers exactly these, and the
+//! isolation test walks exactly these, so a new route is covered by that test the moment it
+//! exists.
+//!
+//! Path parameters are named after what they identify (`{workspace_id}`, `{session_id}`,
+//! `{api_key_id}`); the isolation test knows how to fill each name with another user's id and
+//! fails on a name it does not know, so a new kind of id cannot slip past it.
+
+use actix_web::http::Method;
+use actix_web::web;
+
+use crate::{api, assets, pages};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (sign-in, setup, health, static assets, the OpenAPI document).
+    Public,
+    /// A signed-in browser session.
+    Session,
+    /// A bearer API key.
+    ApiKey,
+}
+
+pub struct RouteDef {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    register: fn() -> actix_web::Route,
+}
+
+macro_rules! route {
+    ($method:ident $path:literal $access:ident => $handler:path) => {
+        RouteDef {
+            method: Method::$method,
+            path: $path,
+            access: Access::$access,
+            register: || web::method(Method::$method).to($handler),
+        }
+    };
+}
+
+pub fn all() -> Vec<RouteDef> {
+    vec![
+        // Public.
+        route!(GET "/healthz" Public => pages::health::healthz),
+        route!(GET "/readyz" Public => pages::health::readyz),
+        route!(GET "/assets/{name}" Public => assets::serve),
+        route!(GET "/setup" Public => pages::setup::show),
+        route!(POST "/setup" Public => pages::setup::submit),
+        route!(GET "/login" Public => pages::login::show),
+        route!(POST "/login" Public => pages::login::submit),
+        route!(GET "/login/code" Public => pages::login::show_code),
+        route!(POST "/login/code" Public => pages::login::submit_code),
+        route!(GET "/api/v1/openapi.json" Public => api::openapi::document),
+        // Browser pages.
+        route!(POST "/logout" Session => pages::login::logout),
+        route!(GET "/" Session => pages::home::show),
+        route!(GET "/workspaces" Session => pages::workspaces::list),
+        route!(POST "/workspaces" Session => pages::workspaces::create),
+        route!(GET "/w/{workspace_id}" Session => pages::workspaces::show),
+        route!(GET "/w/{workspace_id}/settings" Session => pages::workspace_settings::show),
+        route!(POST "/w/{workspace_id}/settings" Session => pages::workspace_settings::save),
+        route!(POST "/w/{workspace_id}/archive" Session => pages::workspace_settings::archive),
+        route!(POST "/w/{workspace_id}/unarchive" Session => pages::workspace_settings::unarchive),
+        route!(GET "/w/{workspace_id}/audit" Session => pages::audit::workspace),
+        route!(GET "/settings/account" Session => pages::account::show),
+        route!(POST "/settings/account" Session => pages::account::save_profile),
+        route!(POST "/settings/password" Session => pages::account::change_password),
+        route!(GET "/settings/security" Session => pages::security::show),
+        route!(POST "/settings/totp/start" Session => pages::security::start_totp),
+        route!(POST "/settings/totp/enable" Session => pages::security::enable_totp),
+        route!(POST "/settings/totp/disable" Session => pages::security::disable_totp),
+        route!(POST "/settings/sessions/{session_id}/end" Session => pages::security::end_session),
+        route!(POST "/settings/sessions/end-others" Session => pages::security::end_others),
+        route!(GET "/settings/api-keys" Session => pages::api_keys::show),
+        route!(POST "/settings/api-keys" Session => pages::api_keys::create),
+        route!(POST "/settings/api-keys/{api_key_id}/revoke" Session => pages::api_keys::revoke),
+        route!(GET "/settings/audit" Session => pages::audit::account),
+        // JSON API.
+        route!(GET "/api/v1/me" ApiKey => api::me::show),
+        route!(GET "/api/v1/workspaces" ApiKey => api::workspaces::list),
+        route!(POST "/api/v1/workspaces" ApiKey => api::workspaces::create),
+        route!(GET "/api/v1/workspaces/{workspace_id}" ApiKey => api::workspaces::get),
+        route!(PATCH "/api/v1/workspaces/{workspace_id}" ApiKey => api::workspaces::patch),
+        route!(GET "/api/v1/workspaces/{workspace_id}/audit" ApiKey => api::audit::list),
+    ]
+}
+
+/// Registers every route of [`all`].
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    for def in all() {
+        cfg.route(def.path, (def.register)());
+    }
+}
+
+/// The names of the `{params}` in a path, in order.
+pub fn params(path: &str) -> Vec<&str> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+        .collect()
+}
