@@ -50,7 +50,7 @@ fn dummy_hash() -> &'static str {
 
 /// True while the installation has no user: the browser then offers the setup page.
 pub fn needs_setup(app: &App) -> Result<bool, AppError> {
-    Ok(app.db().read(|c| users::count(c))? == 0)
+    Ok(app.db().read(users::count)? == 0)
 }
 
 pub struct NewUser<'a> {
@@ -390,10 +390,10 @@ pub fn update_display_name(app: &App, caller: &Caller, raw: &str) -> Result<User
     })
 }
 
-/// Encodes a TOTP secret for tests and tools that need to compute codes.
-pub fn current_code(secret_base32: &str) -> Option<String> {
+/// The code an authenticator app shows for `secret_base32` at `unix_secs` (for tests and tools).
+pub fn code_at(secret_base32: &str, unix_secs: u64) -> Option<String> {
     let secret = Secret::Encoded(secret_base32.to_owned()).to_bytes().ok()?;
-    Some(totp_for(secret).generate(now_secs()))
+    Some(totp_for(secret).generate(unix_secs))
 }
 
 #[cfg(test)]

@@ -38,3 +38,8 @@ pub fn run(app: &App) -> Result<Report, AppError> {
     app.db().optimize()?;
     Ok(report)
 }
+
+/// How many times housekeeping has run on this installation.
+pub fn runs(app: &App) -> Result<i64, AppError> {
+    Ok(app.db().read(|c| storage::audit::count_action(c, ACTION))?)
+}

@@ -19,6 +19,10 @@ pub struct CreateWorkspace {
     pub color: Option<String>,
     pub time_zone: Option<String>,
     pub postal_address: Option<String>,
+    pub requires_approval: Option<bool>,
+    /// Usernames; each must exist.
+    pub approvers: Option<Vec<String>>,
+    pub help_text: Option<String>,
 }
 
 fn name_taken(name: &WorkspaceName) -> AppError {
@@ -46,6 +50,29 @@ pub fn create(app: &App, caller: &Caller, input: CreateWorkspace) -> Result<Work
         },
         postal_address: parse_postal_address(input.postal_address.as_deref().unwrap_or(""))?,
     };
+    let extra = WorkspaceChanges {
+        requires_approval: input.requires_approval,
+        approvers: input
+            .approvers
+            .as_ref()
+            .map(|names| {
+                names
+                    .iter()
+                    .map(|n| {
+                        Username::parse(n).map_err(|_| {
+                            ValidationError::new("approvers", format!("'{n}' is not a username."))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?,
+        help_text: input
+            .help_text
+            .as_deref()
+            .map(domain::workspace::parse_help_text)
+            .transpose()?,
+        ..WorkspaceChanges::default()
+    };
     app.db().write(|conn| {
         let now = Utc::now();
         let color = match &new.color {
@@ -57,6 +84,23 @@ pub fn create(app: &App, caller: &Caller, input: CreateWorkspace) -> Result<Work
                 storage::StorageError::Conflict(_) => name_taken(&new.name),
                 other => other.into(),
             })?;
+        // Settings beyond the basics go in the same transaction: all or nothing.
+        let ws = if extra.is_empty() {
+            ws
+        } else {
+            let approver_ids = match &extra.approvers {
+                Some(names) => Some(resolve_approvers(conn, names)?),
+                None => None,
+            };
+            workspaces::update(
+                conn,
+                caller.user_id,
+                ws.id,
+                &extra,
+                approver_ids.as_deref(),
+                now,
+            )?
+        };
         storage::audit::insert(
             conn,
             &caller

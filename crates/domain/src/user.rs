@@ -17,7 +17,7 @@ impl Username {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let value = raw.trim();
         let len = value.chars().count();
-        if len < 3 || len > 32 {
+        if !(3..=32).contains(&len) {
             return Err(ValidationError::new(
                 "username",
                 "Choose a username of 3 to 32 characters.",

@@ -66,35 +66,48 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
 }
 
 pub async fn run(options: ServeOptions) -> anyhow::Result<()> {
+    // Listen for signals before announcing the address, so a stop sent right away is graceful.
+    let signals = Signals::listen()?;
     let running = start(options).await?;
     println!("listening on {}", running.url());
     std::io::stdout().flush().ok();
     tracing::info!(port = running.port, "pi-crm is serving");
-    wait_for_signal().await;
+    signals.wait().await;
     tracing::info!("shutting down: finishing requests in flight");
     running.stop().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// SIGTERM (systemd) and SIGINT (PM2, Ctrl-C) both mean: stop gracefully.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => {},
-            _ = int.recv() => {},
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                term: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+                int: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    #[cfg(not(unix))]
-    {
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {},
+            _ = self.int.recv() => {},
+        }
+        #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
     }
 }

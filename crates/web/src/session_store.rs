@@ -75,7 +75,7 @@ impl SessionStore for SqliteSessionStore {
     }
 
     async fn save(&self, session_state: State, _ttl: &Duration) -> Result<SessionKey, SaveError> {
-        let cols = columns(session_state).map_err(|e| SaveError::Serialization(e.into()))?;
+        let cols = columns(session_state).map_err(SaveError::Serialization)?;
         let token = crate::state::blocking(&self.app, move |app| {
             app::sessions::create(
                 app,
@@ -98,8 +98,7 @@ impl SessionStore for SqliteSessionStore {
         session_state: State,
         ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
-        let cols =
-            columns(session_state.clone()).map_err(|e| UpdateError::Serialization(e.into()))?;
+        let cols = columns(session_state.clone()).map_err(UpdateError::Serialization)?;
         let token = session_key.as_ref().to_owned();
         let updated = crate::state::blocking(&self.app, move |app| {
             app::sessions::update(

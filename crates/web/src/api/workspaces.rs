@@ -165,27 +165,18 @@ pub async fn list(
 pub async fn create(api: ApiCaller, body: Bytes) -> Result<HttpResponse, ApiError> {
     api.require(Scope::WorkspacesWrite)?;
     let req: CreateRequest = parse_json(&body)?;
-    let follow_up = PatchRequest {
-        requires_approval: req.requires_approval,
-        approvers: req.approvers.clone(),
-        help_text: req.help_text.clone(),
-        ..PatchRequest::default()
-    };
-    let changes = follow_up.to_changes()?;
     let input = CreateWorkspace {
         name: req.name,
         color: req.color,
         time_zone: req.time_zone,
         postal_address: req.postal_address,
+        requires_approval: req.requires_approval,
+        approvers: req.approvers,
+        help_text: req.help_text,
     };
     let caller = api.caller.clone();
     let ws = blocking(&api.state.app, move |app| {
-        let ws = app::workspaces::create(app, &caller, input)?;
-        if changes.is_empty() {
-            Ok(ws)
-        } else {
-            app::workspaces::update(app, &caller, ws.id, changes)
-        }
+        app::workspaces::create(app, &caller, input)
     })
     .await?;
     Ok(HttpResponse::Created()

@@ -172,7 +172,7 @@ pub async fn create(
         name: input.name.clone(),
         color: Some(input.color.clone()),
         time_zone: Some(input.time_zone.clone()),
-        postal_address: None,
+        ..CreateWorkspace::default()
     };
     match blocking(&who.state.app, move |app| {
         app::workspaces::create(app, &caller, request)

@@ -57,17 +57,18 @@ pub async fn middleware(
     let token = state.app.secrets().sign("csrf", nonce.as_bytes());
     req.extensions_mut().insert(CsrfToken(token));
 
-    if is_state_changing(req.method()) && !req.path().starts_with("/api/") {
-        if let Err(reason) = check(&mut req, &state, existing.as_deref()).await {
-            tracing::warn!(
-                reason,
-                path = req.path(),
-                "refused a request that failed the CSRF check"
-            );
-            let (http_req, _) = req.into_parts();
-            let response = errors::csrf_refused(&http_req);
-            return Ok(ServiceResponse::new(http_req, response).map_into_right_body());
-        }
+    if is_state_changing(req.method())
+        && !req.path().starts_with("/api/")
+        && let Err(reason) = check(&mut req, &state, existing.as_deref()).await
+    {
+        tracing::warn!(
+            reason,
+            path = req.path(),
+            "refused a request that failed the CSRF check"
+        );
+        let (http_req, _) = req.into_parts();
+        let response = errors::csrf_refused(&http_req);
+        return Ok(ServiceResponse::new(http_req, response).map_into_right_body());
     }
 
     let mut res = next.call(req).await?;

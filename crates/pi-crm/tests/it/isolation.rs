@@ -1,0 +1,207 @@
+//! The promise between the two users: nothing of Alice's is visible to, or changeable by, Bob.
+//!
+//! This walks `web::routes::all()`, the same table the server is built from, so a route added
+//! later is covered without anyone remembering to add it here. Every route that takes an id is
+//! called by Bob with Alice's ids and must answer 404; every page without an id must not show
+//! Alice's data. A path parameter this test does not know fails the test: teach it the new kind
+//! of id (and give Alice one) when you add one.
+
+use reqwest::{Method, StatusCode};
+use web::routes::{Access, params};
+
+use crate::harness::{TestApp, assert_envelope, json, spawn_app};
+
+const ALL_SCOPES: &str = "workspaces:read,workspaces:write,contacts:read,contacts:write,audit:read";
+const MARKER: &str = "Alice Private Ledger 7f3a";
+
+struct AliceIds {
+    workspace_id: i64,
+    session_id: i64,
+    api_key_id: i64,
+}
+
+impl AliceIds {
+    fn fill(&self, path: &str) -> String {
+        let mut filled = path.to_owned();
+        for name in params(path) {
+            let value = match name {
+                "workspace_id" => self.workspace_id,
+                "session_id" => self.session_id,
+                "api_key_id" => self.api_key_id,
+                other => panic!(
+                    "the isolation test does not know the path parameter {{{other}}} in {path}: \
+                     give Alice a record of that kind in `alice()` and map the name in `fill()`"
+                ),
+            };
+            filled = filled.replace(&format!("{{{name}}}"), &value.to_string());
+        }
+        filled
+    }
+}
+
+async fn alice(app: &TestApp) -> AliceIds {
+    let mut browser = app.signed_in("alice").await;
+    let workspace_id = browser.create_workspace(MARKER).await;
+    let key = app::api_keys::create_for_username(app.app(), "alice", MARKER, ALL_SCOPES).unwrap();
+    let user = app::accounts::find_user(app.app(), "alice").unwrap();
+    let session_id = app::sessions::list(app.app(), user.id).unwrap()[0].id.0;
+    // Leave a trace in her audit log and settings, so leaks have something to show.
+    let res = browser
+        .post(
+            &format!("/w/{workspace_id}/settings"),
+            &[
+                ("name", MARKER),
+                ("color", "#7c3aed"),
+                ("time_zone", "America/Chicago"),
+                ("postal_address", "12 Secret Lane"),
+                ("help_text", ""),
+                ("approvers", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    AliceIds {
+        workspace_id,
+        session_id,
+        api_key_id: key.key.id.0,
+    }
+}
+
+#[tokio::test]
+async fn bob_gets_404_for_every_route_with_alices_ids() {
+    let app = spawn_app().await;
+    let ids = alice(&app).await;
+    let mut bob = app.signed_in("bob").await;
+    bob.create_workspace("Bob's Workspace").await;
+    let bob_api = app.api(&app.api_key("bob", ALL_SCOPES));
+
+    let mut checked = 0;
+    for route in web::routes::all() {
+        let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
+        let has_ids = !params(route.path).is_empty();
+        let path = match route.access {
+            Access::Public => continue,
+            _ if has_ids => ids.fill(route.path),
+            _ => route.path.to_owned(),
+        };
+        match (route.access, has_ids) {
+            (Access::Session, true) => {
+                let plain = if method == Method::GET {
+                    bob.get(&path).await
+                } else {
+                    bob.post(
+                        &path,
+                        &[
+                            ("name", "hijack"),
+                            ("code", "123456"),
+                            ("current_password", "x"),
+                        ],
+                    )
+                    .await
+                };
+                assert_eq!(
+                    plain.status(),
+                    StatusCode::NOT_FOUND,
+                    "{} {path} must be 404 for Bob",
+                    route.method
+                );
+                let body = plain.text().await.unwrap();
+                assert!(
+                    !body.contains(MARKER),
+                    "{} {path} leaked Alice's data",
+                    route.method
+                );
+                if method == Method::GET {
+                    // The same handler answers htmx fragments; check that flavour too.
+                    let fragment = bob
+                        .client
+                        .get(format!("{}{path}", bob.base))
+                        .header("HX-Request", "true")
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(fragment.status(), StatusCode::NOT_FOUND, "htmx {path}");
+                }
+            }
+            (Access::ApiKey, true) => {
+                let request = bob_api.request(method.clone(), &path);
+                let request = if method == Method::GET {
+                    request
+                } else {
+                    request.json(&serde_json::json!({"name": "hijack"}))
+                };
+                let (status, body) = json(request.send().await.unwrap()).await;
+                assert_eq!(
+                    status,
+                    StatusCode::NOT_FOUND,
+                    "{} {path} must be 404 for Bob: {body}",
+                    route.method
+                );
+                assert_envelope(&body, "not_found");
+            }
+            (Access::Session, false) if method == Method::GET => {
+                let (status, body) = bob.get_text(&path).await;
+                assert!(
+                    status.is_success() || status.is_redirection(),
+                    "{path}: {status}"
+                );
+                assert!(
+                    !body.contains(MARKER) && !body.contains("12 Secret Lane"),
+                    "GET {path} shows Alice's data to Bob"
+                );
+            }
+            (Access::ApiKey, false) if method == Method::GET => {
+                let (status, body) = bob_api.get(&path).await;
+                assert_eq!(status, StatusCode::OK, "{path}");
+                assert!(
+                    !body.to_string().contains(MARKER),
+                    "GET {path} shows Alice's data to Bob"
+                );
+            }
+            // Routes without ids that change things act on Bob's own data by construction.
+            _ => continue,
+        }
+        checked += 1;
+    }
+    assert!(
+        checked >= 15,
+        "only {checked} routes were checked: is the route table empty?"
+    );
+
+    // Nothing of Alice's changed, and her session and key still work.
+    let alice_user = app::accounts::find_user(app.app(), "alice").unwrap();
+    let ws = app::workspaces::get(
+        app.app(),
+        alice_user.id,
+        domain::ids::WorkspaceId(ids.workspace_id),
+    )
+    .unwrap();
+    assert_eq!(ws.name.as_str(), MARKER);
+    assert!(!ws.is_archived());
+    let keys = app::api_keys::list(app.app(), &app::Caller::browser(alice_user.id, None)).unwrap();
+    assert!(
+        keys.iter().all(|k| k.revoked_at.is_none()),
+        "Bob revoked Alice's key"
+    );
+    let sessions = app::sessions::list(app.app(), alice_user.id).unwrap();
+    assert!(
+        sessions.iter().any(|s| s.id.0 == ids.session_id),
+        "Bob ended Alice's session"
+    );
+    app.stop().await;
+}
+
+#[test]
+fn the_walker_refuses_an_unknown_kind_of_id() {
+    let ids = AliceIds {
+        workspace_id: 1,
+        session_id: 2,
+        api_key_id: 3,
+    };
+    assert_eq!(ids.fill("/w/{workspace_id}/audit"), "/w/1/audit");
+    let unknown = std::panic::catch_unwind(|| ids.fill("/w/{workspace_id}/contacts/{contact_id}"));
+    assert!(
+        unknown.is_err(),
+        "a new kind of id must fail the walker until it is taught"
+    );
+}

@@ -1,0 +1,11 @@
+//! Black-box tests of pi-crm: the real server on a real port, against a real SQLite file,
+//! driven over HTTP like a browser or an API client would. One test binary for the crate.
+
+mod api;
+mod auth;
+mod cli;
+mod csrf;
+mod harness;
+mod isolation;
+mod jobs;
+mod shell;
