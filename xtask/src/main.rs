@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
+mod bench;
+
 type Result<T = ()> = std::result::Result<T, String>;
 
 const USAGE: &str = "\
@@ -22,7 +24,7 @@ Checks and builds:
   ci              Run every check and test: fmt, clippy, cargo test, browser tests
   browser         Run only the browser tests (builds the release binary first)
   assets          npm ci in web-assets/, then cargo build -p web (builds the CSS)
-  bench           Run the benchmarks (none yet; see docs/benchmarks.md)
+  bench           Start-up time and memory of the release binary (see docs/benchmarks.md)
 
 Admin shortcuts (cargo run --release -p pi-crm -- ...; stdin is passed through):
   serve [ARGS...]          pi-crm serve
@@ -72,7 +74,7 @@ fn dispatch(ws: &Workspace, command: &OsStr, rest: &[OsString]) -> Result<ExitCo
         "ci" => no_args(name, rest).map(|()| ci(ws)),
         "browser" => no_args(name, rest).and_then(|()| browser(ws)),
         "assets" => no_args(name, rest).and_then(|()| assets(ws)),
-        "bench" => no_args(name, rest).map(|()| bench()),
+        "bench" => no_args(name, rest).and_then(|()| bench(ws)),
         "serve" => forward(ws, &["serve"], rest),
         "migrate" => forward(ws, &["migrate"], rest),
         "user-add" => forward(ws, &["user", "add"], rest),
@@ -298,9 +300,12 @@ fn npm_ci(ws: &Workspace) -> Result {
     run(ws, &mut npm)
 }
 
-fn bench() -> ExitCode {
-    println!("no benchmarks yet; see docs/benchmarks.md");
-    ExitCode::SUCCESS
+fn bench(ws: &Workspace) -> Result<ExitCode> {
+    heading("build the release binary");
+    run(ws, &mut ws.cargo(["build", "--release", "-p", "pi-crm"]))?;
+    heading("start-up and memory");
+    bench::run(&ws.release_binary())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 // ---------------------------------------------------------------- admin shortcuts

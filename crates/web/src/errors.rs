@@ -156,6 +156,27 @@ pub fn csrf_refused(req: &HttpRequest) -> HttpResponse {
     )
 }
 
+/// The answer to a form too large to read (the limit keeps a Pi's memory safe).
+pub fn too_large(req: &HttpRequest) -> HttpResponse {
+    let limit_kib = crate::config::MAX_FORM_BYTES / 1024;
+    if req.path().starts_with("/api/") {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("The request body is too large: the limit is {limit_kib} KiB."),
+        )
+        .error_response();
+    }
+    page(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Too much at once",
+        html! {
+            p { "What you sent is larger than pi-crm accepts in one form (" (limit_kib) " KiB). Nothing was saved." }
+            p { "Go back, shorten the longest field, and try again." }
+        },
+    )
+}
+
 /// The default service: anything no route matched.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     if req.path().starts_with("/api/") {

@@ -123,7 +123,8 @@ async fn oversized_bodies_are_refused_and_nothing_is_saved() {
     let mut browser = app.signed_in("andy").await;
     let huge = "x".repeat(2 * 1024 * 1024);
     let res = browser.post("/workspaces", &[("name", &huge)]).await;
-    assert!(res.status().is_client_error(), "{}", res.status());
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(res.text().await.unwrap().contains("Nothing was saved"));
     let api = app.api(&app.api_key("andy", "workspaces:write,workspaces:read"));
     let res = api
         .request(reqwest::Method::POST, "/api/v1/workspaces")
@@ -132,7 +133,8 @@ async fn oversized_bodies_are_refused_and_nothing_is_saved() {
         .send()
         .await
         .unwrap();
-    assert!(res.status().is_client_error(), "{}", res.status());
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_envelope(&json(res).await.1, "payload_too_large");
     let (_, list) = api.get("/api/v1/workspaces").await;
     assert_eq!(list["total"], 0);
     // A long but legal name gets a message, not a crash.

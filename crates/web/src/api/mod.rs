@@ -34,6 +34,33 @@ impl<T> List<T> {
     }
 }
 
+/// Reads a request body up to the API's limit, answering 413 in the envelope beyond it.
+pub async fn read_body(mut payload: actix_web::web::Payload) -> Result<Bytes, ApiError> {
+    use futures_util::StreamExt;
+    let mut body = actix_web::web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| {
+            ApiError::new(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                "invalid_body",
+                "The request body could not be read.",
+            )
+        })?;
+        if body.len() + chunk.len() > crate::config::MAX_JSON_BYTES {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "The request body is too large: the limit is {} KiB.",
+                    crate::config::MAX_JSON_BYTES / 1024
+                ),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
 /// Parses a JSON body with messages that name the field at fault.
 pub fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     if body.is_empty() {

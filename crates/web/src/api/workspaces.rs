@@ -2,7 +2,7 @@
 
 use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
-use actix_web::web::{self, Bytes};
+use actix_web::web;
 use app::workspaces::CreateWorkspace;
 use domain::api_key::Scope;
 use domain::ids::WorkspaceId;
@@ -14,7 +14,7 @@ use domain::workspace::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{List, Paging, parse_json};
+use crate::api::{List, Paging, parse_json, read_body};
 use crate::auth::ApiCaller;
 use crate::errors::{ApiError, ErrorEnvelope};
 use crate::state::blocking;
@@ -162,8 +162,9 @@ pub async fn list(
         (status = 409, description = "You already have a workspace with this name", body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)),
     security(("bearer" = ["workspaces:write"])))]
-pub async fn create(api: ApiCaller, body: Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn create(api: ApiCaller, body: web::Payload) -> Result<HttpResponse, ApiError> {
     api.require(Scope::WorkspacesWrite)?;
+    let body = read_body(body).await?;
     let req: CreateRequest = parse_json(&body)?;
     let input = CreateWorkspace {
         name: req.name,
@@ -209,7 +210,7 @@ pub async fn get(api: ApiCaller, path: web::Path<i64>) -> Result<HttpResponse, A
 pub async fn patch(
     api: ApiCaller,
     path: web::Path<i64>,
-    body: Bytes,
+    body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     api.require(Scope::WorkspacesWrite)?;
     let id = WorkspaceId(path.into_inner());
@@ -219,7 +220,7 @@ pub async fn patch(
         app::workspaces::get(app, uid, id)
     })
     .await?;
-    let req: PatchRequest = parse_json(&body)?;
+    let req: PatchRequest = parse_json(&read_body(body).await?)?;
     let changes = req.to_changes()?;
     if changes.is_empty() {
         return Err(ApiError::new(

@@ -67,7 +67,11 @@ pub async fn middleware(
             "refused a request that failed the CSRF check"
         );
         let (http_req, _) = req.into_parts();
-        let response = errors::csrf_refused(&http_req);
+        let response = if reason == TOO_LARGE {
+            errors::too_large(&http_req)
+        } else {
+            errors::csrf_refused(&http_req)
+        };
         return Ok(ServiceResponse::new(http_req, response).map_into_right_body());
     }
 
@@ -131,8 +135,18 @@ fn check_origin(req: &ServiceRequest) -> Result<(), &'static str> {
     Ok(())
 }
 
+const TOO_LARGE: &str = "body too large";
+
 /// Reads `csrf_token` from a urlencoded body and puts the body back for the handler.
 async fn token_from_body(req: &mut ServiceRequest) -> Result<String, &'static str> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > crate::config::MAX_FORM_BYTES) {
+        return Err(TOO_LARGE);
+    }
     let is_form = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -141,10 +155,7 @@ async fn token_from_body(req: &mut ServiceRequest) -> Result<String, &'static st
     if !is_form {
         return query_token(req).ok_or("no CSRF token");
     }
-    let body = req
-        .extract::<Bytes>()
-        .await
-        .map_err(|_| "unreadable body")?;
+    let body = req.extract::<Bytes>().await.map_err(|_| TOO_LARGE)?;
     let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
         .ok()
         .and_then(|pairs| {
