@@ -43,8 +43,9 @@ export async function startServer() {
   child.stderr.setEncoding('utf8').on('data', (chunk) => output.push(chunk));
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 
+  // The listener stays for the server's lifetime, so stdout is drained and never fills up.
   const lines = createInterface({ input: child.stdout });
-  const base = await new Promise((resolve, reject) => {
+  const started = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`pi-crm did not start in ${STARTUP_TIMEOUT_MS} ms:\n${output.join('')}`)), STARTUP_TIMEOUT_MS);
     lines.on('line', (line) => {
       output.push(line + '\n');
@@ -56,7 +57,14 @@ export async function startServer() {
       reject(new Error(`pi-crm exited (code ${code}, signal ${signal}) before listening:\n${output.join('')}`));
     });
   });
-  // Keep draining stdout so the server never blocks on a full pipe.
+  let base;
+  try {
+    base = await started;
+  } catch (e) {
+    child.kill('SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+    throw e;
+  }
 
   return {
     base,
@@ -124,9 +132,9 @@ export async function newContext(browser, viewport, options = {}) {
 }
 
 /** Asserts nothing went wrong in the browser, then forgets what was recorded. */
-export function assertNoProblems(problems, where = '') {
+export function assertNoProblems(problems) {
   const found = problems.splice(0);
-  assert.deepEqual(found, [], `browser reported problems${where ? ` (${where})` : ''}:\n${found.join('\n')}`);
+  assert.deepEqual(found, [], `browser reported problems:\n${found.join('\n')}`);
 }
 
 /**

@@ -51,6 +51,8 @@ fn head(title: &str) -> Markup {
             // htmx must not inject inline styles or evaluate code: the CSP forbids both.
             meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"historyCacheSize":0}"#;
             title { (title) " · pi-crm" }
+            // An inline icon, so browsers do not ask for a /favicon.ico that does not exist.
+            link rel="icon" href=r#"data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='7' fill='%232563eb'/%3E%3Ctext x='16' y='23' font-size='20' text-anchor='middle' fill='white' font-family='sans-serif'%3E%CF%80%3C/text%3E%3C/svg%3E"#;
             link rel="stylesheet" href=(assets::url("app.css"));
             script src=(assets::url("htmx.min.js")) defer {}
             script src=(assets::url("app.js")) defer {}
