@@ -6,7 +6,8 @@ use domain::pagination::{Page, PageRequest};
 use domain::user::Username;
 use domain::validation::ValidationError;
 use domain::workspace::{
-    Color, NewWorkspace, TimeZone, Workspace, WorkspaceChanges, WorkspaceName, parse_postal_address,
+    Color, NewWorkspace, TimeZone, Workspace, WorkspaceChanges, WorkspaceName, parse_approvers,
+    parse_postal_address,
 };
 use storage::workspaces;
 
@@ -55,16 +56,7 @@ pub fn create(app: &App, caller: &Caller, input: CreateWorkspace) -> Result<Work
         approvers: input
             .approvers
             .as_ref()
-            .map(|names| {
-                names
-                    .iter()
-                    .map(|n| {
-                        Username::parse(n).map_err(|_| {
-                            ValidationError::new("approvers", format!("'{n}' is not a username."))
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
+            .map(|names| parse_approvers(names.iter().map(String::as_str)))
             .transpose()?,
         help_text: input
             .help_text

@@ -121,6 +121,27 @@ pub fn parse_help_text(raw: &str) -> Result<String, ValidationError> {
     Ok(value.to_owned())
 }
 
+/// Approvers named by username, as typed (a list, or one string separated by commas, spaces or
+/// lines). Whether each user exists is checked where the database is at hand.
+pub fn parse_approvers<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<Username>, ValidationError> {
+    names
+        .into_iter()
+        .flat_map(|n| n.split([',', ' ', '\n', '\r']))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            Username::parse(n).map_err(|_| {
+                ValidationError::new(
+                    "approvers",
+                    format!("'{n}' is not a username. Give approvers by their username."),
+                )
+            })
+        })
+        .collect()
+}
+
 /// A workspace and its settings as the rest of the app sees them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Workspace {
@@ -222,6 +243,21 @@ mod tests {
         assert!(WorkspaceName::parse(&"x".repeat(81)).is_err());
         // Markup is just text here; rendering escapes it.
         assert!(WorkspaceName::parse("<img src=x onerror=alert(1)>").is_ok());
+    }
+
+    #[test]
+    fn approver_lists() {
+        let names = |v: Vec<Username>| v.iter().map(|u| u.as_str().to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            names(parse_approvers(["andy, monalisa", "  "]).unwrap()),
+            ["andy", "monalisa"]
+        );
+        assert_eq!(
+            names(parse_approvers(["andy\nbob"]).unwrap()),
+            ["andy", "bob"]
+        );
+        assert!(parse_approvers([""]).unwrap().is_empty());
+        assert_eq!(parse_approvers(["<b>"]).unwrap_err().field, "approvers");
     }
 
     #[test]

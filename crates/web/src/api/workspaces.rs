@@ -6,9 +6,8 @@ use actix_web::web;
 use app::workspaces::CreateWorkspace;
 use domain::api_key::Scope;
 use domain::ids::WorkspaceId;
-use domain::user::Username;
 use domain::workspace::{
-    Color, TimeZone, Workspace, WorkspaceChanges, WorkspaceName, parse_help_text,
+    Color, TimeZone, Workspace, WorkspaceChanges, WorkspaceName, parse_approvers, parse_help_text,
     parse_postal_address,
 };
 use serde::{Deserialize, Serialize};
@@ -101,19 +100,7 @@ impl PatchRequest {
             approvers: self
                 .approvers
                 .as_ref()
-                .map(|names| {
-                    names
-                        .iter()
-                        .map(|n| {
-                            Username::parse(n).map_err(|_| {
-                                domain::validation::ValidationError::new(
-                                    "approvers",
-                                    format!("'{n}' is not a username."),
-                                )
-                            })
-                        })
-                        .collect::<Result<Vec<_>, _>>()
-                })
+                .map(|names| parse_approvers(names.iter().map(String::as_str)))
                 .transpose()?,
             help_text: self.help_text.as_deref().map(parse_help_text).transpose()?,
             archived: self.archived,

@@ -4,10 +4,9 @@
 use actix_web::{HttpResponse, web};
 use app::AppError;
 use domain::ids::WorkspaceId;
-use domain::user::Username;
 use domain::validation::ValidationError;
 use domain::workspace::{
-    Color, TimeZone, Workspace, WorkspaceChanges, WorkspaceName, parse_help_text,
+    Color, TimeZone, Workspace, WorkspaceChanges, WorkspaceName, parse_approvers, parse_help_text,
     parse_postal_address,
 };
 use maud::{Markup, html};
@@ -57,17 +56,7 @@ impl SettingsForm {
     }
 
     fn to_changes(&self) -> Result<WorkspaceChanges, ValidationError> {
-        let approvers = self
-            .approvers
-            .split([',', ' ', '\n'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                Username::parse(s).map_err(|_| {
-                    ValidationError::new("approvers", format!("'{s}' is not a username."))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let approvers = parse_approvers([self.approvers.as_str()])?;
         Ok(WorkspaceChanges {
             name: Some(WorkspaceName::parse(&self.name)?),
             color: Some(Color::parse(&self.color)?),
