@@ -248,14 +248,15 @@ pub fn check_code(
     };
     let secret = app.secrets().decrypt(&sealed)?;
     let step = matching_step(&secret, code, now_secs());
-    app.db().write(|conn| {
+    let claimed = app.db().write(|conn| {
         let claimed = match step {
             Some(step) => users::claim_totp_step(conn, user_id, step)?,
             None => false,
         };
         if claimed {
-            return Ok(users::get(conn, user_id)?);
+            return Ok::<_, AppError>(Some(users::get(conn, user_id)?));
         }
+        // Committed, unlike an error return, so failed codes stay in the audit log.
         storage::audit::insert(
             conn,
             &NewAuditEntry::new(Actor::Anonymous, "auth.code_failed", "user")
@@ -263,8 +264,9 @@ pub fn check_code(
                 .ip(ip),
             Utc::now(),
         )?;
-        Err(AppError::Unauthorized(BAD_CODE.into()))
-    })
+        Ok(None)
+    })?;
+    claimed.ok_or_else(|| AppError::Unauthorized(BAD_CODE.into()))
 }
 
 /// A new TOTP secret, shown to the person to add to their authenticator app.
@@ -274,7 +276,22 @@ pub struct TotpEnrollment {
     pub otpauth_uri: String,
 }
 
-pub fn begin_totp(user: &User) -> TotpEnrollment {
+/// Starts setting up TOTP: needs the current password, and TOTP must be off (turning it off
+/// needs the password too), so a borrowed session cannot swap someone's second factor.
+pub fn begin_totp(app: &App, caller: &Caller, password: &str) -> Result<TotpEnrollment, AppError> {
+    let user = get_user(app, caller.user_id)?;
+    if user.totp_enabled {
+        return Err(ValidationError::new(
+            "current_password",
+            "Two-step sign-in is already on. Turn it off first to set up a new authenticator.",
+        )
+        .into());
+    }
+    check_current_password(app, caller, password)?;
+    Ok(new_enrollment(&user))
+}
+
+fn new_enrollment(user: &User) -> TotpEnrollment {
     let mut raw = [0u8; 20];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
     let secret_base32 = Secret::Raw(raw.to_vec()).to_encoded().to_string();
@@ -317,14 +334,18 @@ pub fn enable_totp(
     })
 }
 
+fn check_current_password(app: &App, caller: &Caller, password: &str) -> Result<(), AppError> {
+    let creds = app.db().read(|c| users::credentials(c, caller.user_id))?;
+    if password_matches(&creds.password_hash, password) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("current_password", "That is not your current password.").into())
+    }
+}
+
 /// Turns TOTP off; needs the current password.
 pub fn disable_totp(app: &App, caller: &Caller, password: &str) -> Result<(), AppError> {
-    let creds = app.db().read(|c| users::credentials(c, caller.user_id))?;
-    if !password_matches(&creds.password_hash, password) {
-        return Err(
-            ValidationError::new("current_password", "That is not your current password.").into(),
-        );
-    }
+    check_current_password(app, caller, password)?;
     app.db().write(|conn| {
         let now = Utc::now();
         users::set_totp_secret(conn, caller.user_id, None, now)?;
@@ -347,12 +368,7 @@ pub fn change_password(
     new: &str,
     keep_session: Option<domain::ids::SessionId>,
 ) -> Result<usize, AppError> {
-    let creds = app.db().read(|c| users::credentials(c, caller.user_id))?;
-    if !password_matches(&creds.password_hash, current) {
-        return Err(
-            ValidationError::new("current_password", "That is not your current password.").into(),
-        );
-    }
+    check_current_password(app, caller, current)?;
     let new = NewPassword::parse(new)?;
     let hash = hash_password(&new)?;
     app.db().write(|conn| {

@@ -39,9 +39,11 @@ impl From<StorageError> for AppError {
     fn from(err: StorageError) -> Self {
         match err {
             StorageError::NotFound => AppError::NotFound,
-            StorageError::Conflict(what) => AppError::Conflict {
+            // The constraint text is SQLite's, not for people; use cases map the conflicts they
+            // expect to a message naming the field.
+            StorageError::Conflict(_) => AppError::Conflict {
                 field: "",
-                message: format!("This already exists ({what})."),
+                message: "This already exists.".into(),
             },
             StorageError::DiskFull => AppError::DiskFull,
             StorageError::Busy => AppError::Busy,

@@ -10,8 +10,11 @@ use storage::sessions::{self, NewSession};
 use crate::secrets::{random_token, sha256_hex};
 use crate::{App, AppError, Caller};
 
-/// How often the last-seen time is written back.
-const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(60);
+/// How often the last-seen time is written back: once a minute, or more often when the idle
+/// limit is short, so an active session never looks idle.
+fn touch_every(limits: &domain::session::SessionLimits) -> chrono::Duration {
+    chrono::Duration::seconds(60).min(limits.idle / 4)
+}
 
 /// A live session as the web layer's session store needs it.
 #[derive(Debug, Clone)]
@@ -68,7 +71,7 @@ pub fn load(app: &App, token: &str) -> Result<Option<LoadedSession>, AppError> {
         app.db().write(|c| sessions::delete_by_token(c, &hash))?;
         return Ok(None);
     }
-    if now - record.last_seen_at >= TOUCH_EVERY {
+    if now - record.last_seen_at >= touch_every(&limits) {
         let expires = expiry(app, record.created_at, now);
         app.db()
             .write(|c| sessions::touch(c, &hash, now, expires))?;

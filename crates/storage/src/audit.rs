@@ -57,7 +57,7 @@ type AuditRow = (
 pub enum AuditScope {
     /// One workspace of this owner.
     Workspace(UserId, WorkspaceId),
-    /// Everything that belongs to the owner, plus installation-wide entries (housekeeping).
+    /// Everything that belongs to the owner, plus installation-wide entries made by jobs.
     Account(UserId),
 }
 
@@ -73,10 +73,14 @@ pub fn list(
             AuditScope::Workspace(owner, ws) => q
                 .filter(audit_log::owner_user_id.eq(owner.0))
                 .filter(audit_log::workspace_id.eq(ws.0)),
+            // Installation-wide entries are shown only when a job wrote them: a failed
+            // sign-in with an unknown name is nobody's to see.
             AuditScope::Account(owner) => q.filter(
                 audit_log::owner_user_id
                     .eq(owner.0)
-                    .or(audit_log::owner_user_id.is_null()),
+                    .or(audit_log::owner_user_id
+                        .is_null()
+                        .and(audit_log::actor_kind.eq("job"))),
             ),
         };
         if let Some(prefix) = filter.action_prefix.as_deref().filter(|p| !p.is_empty()) {

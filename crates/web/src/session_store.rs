@@ -16,6 +16,8 @@ pub const KEY_USER: &str = "uid";
 pub const KEY_SESSION_ID: &str = "_sid";
 pub const KEY_USER_AGENT: &str = "ua";
 pub const KEY_IP: &str = "ip";
+/// The user who passed the password step and still owes a TOTP code.
+pub const KEY_PENDING_USER: &str = "pending_uid";
 
 type State = HashMap<String, String>;
 
@@ -38,9 +40,15 @@ struct Columns {
 
 fn columns(mut state: State) -> Result<Columns, anyhow::Error> {
     state.remove(KEY_SESSION_ID);
-    let user_id = state
-        .get(KEY_USER)
-        .and_then(|v| serde_json::from_str::<i64>(v).ok())
+    // A session waiting for its TOTP code belongs to that user too, so "sign out everywhere"
+    // and a password change end it; only `uid` in the state signs anyone in.
+    let user_id = [KEY_USER, KEY_PENDING_USER]
+        .iter()
+        .find_map(|key| {
+            state
+                .get(*key)
+                .and_then(|v| serde_json::from_str::<i64>(v).ok())
+        })
         .map(UserId);
     let text = |key: &str| {
         state
@@ -96,9 +104,9 @@ impl SessionStore for SqliteSessionStore {
         &self,
         session_key: SessionKey,
         session_state: State,
-        ttl: &Duration,
+        _ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
-        let cols = columns(session_state.clone()).map_err(UpdateError::Serialization)?;
+        let cols = columns(session_state).map_err(UpdateError::Serialization)?;
         let token = session_key.as_ref().to_owned();
         let updated = crate::state::blocking(&self.app, move |app| {
             app::sessions::update(
@@ -114,14 +122,13 @@ impl SessionStore for SqliteSessionStore {
         })
         .await
         .map_err(|e| UpdateError::Other(e.into()))?;
-        if updated {
-            Ok(session_key)
-        } else {
-            // The row was removed meanwhile (signed out elsewhere, expired): start afresh.
-            self.save(session_state, ttl)
-                .await
-                .map_err(|e| UpdateError::Other(e.into()))
+        if !updated {
+            // The session was ended meanwhile (signed out elsewhere, password changed, expired).
+            // Never re-create it: the key now points at nothing, so the next request is signed
+            // out. Re-saving would let a stolen cookie outlive "sign out everywhere".
+            tracing::info!("a request finished after its session was ended; not saving its state");
         }
+        Ok(session_key)
     }
 
     async fn update_ttl(
@@ -138,5 +145,72 @@ impl SessionStore for SqliteSessionStore {
         crate::state::blocking(&self.app, move |app| app::sessions::delete(app, &token))
             .await
             .map_err(Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(pairs: &[(&str, &str)]) -> State {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[actix_web::test]
+    async fn an_ended_session_is_never_saved_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(app::Settings::new(dir.path().to_owned())).unwrap();
+        let user = app::accounts::add_user(
+            &app,
+            app::accounts::NewUser {
+                username: "andy",
+                display_name: None,
+                password: "a long passphrase",
+            },
+        )
+        .unwrap();
+        let store = SqliteSessionStore::new(app.clone());
+        let signed_in = state(&[(KEY_USER, &user.id.0.to_string())]);
+        let key = store
+            .save(signed_in.clone(), &Duration::hours(1))
+            .await
+            .unwrap();
+        assert!(store.load(&key).await.unwrap().is_some());
+        assert_eq!(app::sessions::list(&app, user.id).unwrap().len(), 1);
+
+        // Signed out elsewhere, while a request of this session was still running.
+        app::sessions::delete(&app, key.as_ref()).unwrap();
+        let key = store
+            .update(key, signed_in, &Duration::hours(1))
+            .await
+            .unwrap();
+        assert!(
+            store.load(&key).await.unwrap().is_none(),
+            "the cookie signs nobody in"
+        );
+        assert!(
+            app::sessions::list(&app, user.id).unwrap().is_empty(),
+            "no session came back"
+        );
+    }
+
+    #[test]
+    fn pending_sessions_belong_to_their_user() {
+        let cols = columns(state(&[
+            (KEY_PENDING_USER, "7"),
+            (KEY_USER_AGENT, "\"Firefox\""),
+        ]))
+        .unwrap();
+        assert_eq!(cols.user_id, Some(UserId(7)));
+        assert_eq!(cols.user_agent, "Firefox");
+        let cols = columns(state(&[(KEY_SESSION_ID, "3")])).unwrap();
+        assert_eq!(cols.user_id, None);
+        assert!(
+            !cols.state.contains(KEY_SESSION_ID),
+            "the row id is not stored in the state"
+        );
     }
 }

@@ -371,10 +371,18 @@ fn now() -> u64 {
 async fn totp_second_factor_with_codes_that_work_once() {
     let app = spawn_app().await;
     let mut browser = app.signed_in("andy").await;
+    let wrong = browser
+        .post("/settings/totp/start", &[("current_password", "not it")])
+        .await;
     assert_eq!(
-        browser.post("/settings/totp/start", &[]).await.status(),
-        StatusCode::SEE_OTHER
+        wrong.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "setting up needs the password"
     );
+    let res = browser
+        .post("/settings/totp/start", &[("current_password", PASSWORD)])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (_, html) = browser.get_text("/settings/security").await;
     let secret = regex_lite::Regex::new(r#"id="totp-secret"[^>]*>([A-Z2-7=]+)<"#)
         .unwrap()
@@ -418,18 +426,70 @@ async fn totp_second_factor_with_codes_that_work_once() {
     let next = app::accounts::code_at(&secret, now() + 30).unwrap();
     let res = fresh.post("/login/code", &[("code", &next)]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let signed_in_cookie = session_cookie(&res).expect("a new session");
-    assert_ne!(
-        pending_cookie, signed_in_cookie,
-        "the session id is renewed at sign-in"
-    );
+    assert!(session_cookie(&res).is_some(), "a new session cookie");
     assert_eq!(fresh.get("/workspaces").await.status(), StatusCode::OK);
+    // The session id is renewed at sign-in: the cookie from before the code step is dead, it
+    // neither signs in nor still waits for a code.
+    let replay = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for path in ["/workspaces", "/login/code"] {
+        let res = replay
+            .get(format!("{}{path}", app.url))
+            .header("Cookie", &pending_cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::SEE_OTHER,
+            "{path} with the old cookie"
+        );
+        assert!(
+            location(&res).starts_with("/login"),
+            "{path}: {}",
+            location(&res)
+        );
+        assert_ne!(location(&res), "/login/code");
+    }
+    // While it is on, it cannot be replaced without turning it off (which needs the password).
+    let again = fresh
+        .post("/settings/totp/start", &[("current_password", PASSWORD)])
+        .await;
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Failed codes are in the audit log.
+    let user = app::accounts::find_user(app.app(), "andy").unwrap();
+    let filter = domain::audit::AuditFilter {
+        action_prefix: Some("auth.code_failed".into()),
+        ..Default::default()
+    };
+    let caller = app::Caller::browser(user.id, None);
+    let failed = app::audit::for_account(app.app(), &caller, &filter, Default::default()).unwrap();
+    assert_eq!(failed.total, 1, "the reused code was recorded");
     // And the same code does not work a second time either.
     let mut third = app.browser();
     third.login("andy", PASSWORD).await;
     assert_eq!(
         third.post("/login/code", &[("code", &next)]).await.status(),
         StatusCode::UNPROCESSABLE_ENTITY
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_strangers_failed_sign_ins_are_not_in_anyones_activity() {
+    let app = spawn_app().await;
+    let andy = app.signed_in("andy").await;
+    let mut stranger = app.browser();
+    stranger.login("nobody-here", "some password").await;
+    stranger.login("andy", "wrong password").await;
+    let (_, html) = andy
+        .get_text("/settings/audit?action=auth.login_failed")
+        .await;
+    assert!(
+        html.contains("1 entries"),
+        "only the failure against andy's account: {html}"
     );
     app.stop().await;
 }

@@ -39,7 +39,7 @@ impl AliceIds {
     }
 }
 
-async fn alice(app: &TestApp) -> AliceIds {
+async fn alice(app: &TestApp) -> (AliceIds, crate::harness::Browser) {
     let mut browser = app.signed_in("alice").await;
     let workspace_id = browser.create_workspace(MARKER).await;
     let key = app::api_keys::create_for_username(app.app(), "alice", MARKER, ALL_SCOPES).unwrap();
@@ -60,17 +60,19 @@ async fn alice(app: &TestApp) -> AliceIds {
         )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    AliceIds {
+    let ids = AliceIds {
         workspace_id,
         session_id,
         api_key_id: key.key.id.0,
-    }
+    };
+    (ids, browser)
 }
 
 #[tokio::test]
 async fn bob_gets_404_for_every_route_with_alices_ids() {
     let app = spawn_app().await;
-    let ids = alice(&app).await;
+    let (ids, alice_browser) = alice(&app).await;
+    let alice_api = app.api(&app.api_key("alice", ALL_SCOPES));
     let mut bob = app.signed_in("bob").await;
     bob.create_workspace("Bob's Workspace").await;
     let bob_api = app.api(&app.api_key("bob", ALL_SCOPES));
@@ -121,6 +123,21 @@ async fn bob_gets_404_for_every_route_with_alices_ids() {
                         .await
                         .unwrap();
                     assert_eq!(fragment.status(), StatusCode::NOT_FOUND, "htmx {path}");
+                    assert!(
+                        !fragment.text().await.unwrap().contains(MARKER),
+                        "htmx {path} leaked"
+                    );
+                    // Control: the route is not simply 404 for everyone.
+                    let (status, body) = alice_browser.get_text(&path).await;
+                    assert_eq!(
+                        status,
+                        StatusCode::OK,
+                        "control: Alice can open her own {path}"
+                    );
+                    assert!(
+                        body.contains(MARKER),
+                        "control: {path} shows Alice her data"
+                    );
                 }
             }
             (Access::ApiKey, true) => {
@@ -138,6 +155,14 @@ async fn bob_gets_404_for_every_route_with_alices_ids() {
                     route.method
                 );
                 assert_envelope(&body, "not_found");
+                if method == Method::GET {
+                    let (status, _) = alice_api.get(&path).await;
+                    assert_eq!(
+                        status,
+                        StatusCode::OK,
+                        "control: Alice's key reads her own {path}"
+                    );
+                }
             }
             (Access::Session, false) if method == Method::GET => {
                 let (status, body) = bob.get_text(&path).await;

@@ -167,6 +167,7 @@ pub async fn change_password(
             .await?,
         ));
     }
+    crate::pages::security::throttle_password_check(&who)?;
     let caller = who.caller.clone();
     let keep = who.session_id;
     let (current, new) = (input.current_password.clone(), input.new_password.clone());

@@ -15,12 +15,11 @@ use crate::auth::{SignedIn, csrf_token};
 use crate::errors::PageError;
 use crate::pages::{html, html_unprocessable, safe_next, see_other};
 use crate::security::{device, peer_ip, rate_limit};
-use crate::session_store::{KEY_IP, KEY_USER, KEY_USER_AGENT};
+use crate::session_store::{KEY_IP, KEY_PENDING_USER, KEY_USER, KEY_USER_AGENT};
 use crate::state::{AppState, blocking};
 use crate::views::components::{Field, csrf_field, form_error};
 use crate::views::layout;
 
-const KEY_PENDING_USER: &str = "pending_uid";
 const KEY_PENDING_AT: &str = "pending_at";
 /// How long the code step may take after the password step.
 const PENDING_SECONDS: i64 = 300;
@@ -214,6 +213,7 @@ pub async fn submit_code(
         &format!("code:{}", user_id.0),
     )
     .map_err(throttled)?;
+    rate_limit::check(&state.limiters.code_hourly, &user_id.0.to_string()).map_err(throttled)?;
     let next = safe_next(input.next.as_deref());
     let code = input.code.clone();
     match blocking(&state.app, move |app| {

@@ -58,16 +58,27 @@ pub fn flash(session: &Session, kind: FlashKind, text: impl Into<String>) {
 }
 
 fn take_flashes(session: &Session) -> Vec<Flash> {
+    // Only touch the session when there is something to take: any change means a write.
+    if !session.contains_key(KEY_FLASH) {
+        return Vec::new();
+    }
     session
         .remove_as::<Vec<Flash>>(KEY_FLASH)
         .and_then(Result::ok)
         .unwrap_or_default()
 }
 
-/// Only same-site paths are followed after sign-in, never another host.
+/// Only same-site paths are followed after sign-in, never another host. Browsers drop tabs and
+/// line breaks and read a backslash as a slash, so a path holding any of them is refused.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n
+                    .chars()
+                    .any(|c| c.is_control() || c == '\\' || c.is_whitespace()) =>
+        {
             n.to_owned()
         }
         _ => "/".to_owned(),
@@ -84,7 +95,14 @@ impl SignedIn {
         .await?;
         let current = match current {
             Some(ws) => {
-                let _ = self.session.insert(KEY_CURRENT_WORKSPACE, ws.id.0);
+                let remembered = self
+                    .session
+                    .get::<i64>(KEY_CURRENT_WORKSPACE)
+                    .ok()
+                    .flatten();
+                if remembered != Some(ws.id.0) {
+                    let _ = self.session.insert(KEY_CURRENT_WORKSPACE, ws.id.0);
+                }
                 Some(ws)
             }
             None => {
@@ -118,5 +136,25 @@ impl SignedIn {
         let chrome = self.chrome(current).await?;
         let content = body(&chrome);
         Ok(layout::page(&chrome, title, section, content))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_only_goes_to_our_own_paths() {
+        let check = |next: &str, expected: &str| {
+            assert_eq!(safe_next(Some(next)), expected, "{next:?}");
+        };
+        check("/w/3/settings?tab=1", "/w/3/settings?tab=1");
+        check("//evil.example", "/");
+        check("/\t/evil.example", "/");
+        check("/\\evil.example", "/");
+        check("/\nLocation: x", "/");
+        check("https://evil.example", "/");
+        check("", "/");
+        assert_eq!(safe_next(None), "/");
     }
 }

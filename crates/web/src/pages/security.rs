@@ -12,6 +12,7 @@ use crate::auth::SignedIn;
 use crate::errors::PageError;
 use crate::pages::account::{Tab, tabs};
 use crate::pages::{flash, html, html_unprocessable, see_other};
+use crate::security::rate_limit;
 use crate::state::blocking;
 use crate::views::components::{Field, csrf_field, form_error, when};
 use crate::views::layout::{FlashKind, Section};
@@ -58,8 +59,11 @@ fn totp_section(who: &SignedIn, setup: Option<(String, String)>, error: Option<&
                 }
             } @else {
                 p ."text-slate-700" { "Off. Turn it on so a stolen password is not enough to sign in." }
-                form method="post" action="/settings/totp/start" {
+                (form_error(error))
+                form ."space-y-3" method="post" action="/settings/totp/start" {
                     (csrf_field(&who.csrf))
+                    (Field::new("current_password", "Current password").kind("password").required()
+                        .autocomplete("current-password").render())
                     button ."btn btn-primary" type="submit" { "Set up two-step sign-in" }
                 }
             }
@@ -104,11 +108,7 @@ fn sessions_section(who: &SignedIn, sessions: &[SessionInfo]) -> Markup {
 async fn render(who: &SignedIn, totp_error: Option<&str>) -> Result<Markup, PageError> {
     let uid = who.user.id;
     let sessions = blocking(&who.state.app, move |app| app::sessions::list(app, uid)).await?;
-    let setup = who
-        .session
-        .get::<(String, String)>(KEY_TOTP_SETUP)
-        .ok()
-        .flatten();
+    let setup = pending_setup(who);
     who.render("Sign-in & security", None, Section::Account, |_| {
         html! {
             (tabs(Tab::Security))
@@ -125,27 +125,60 @@ pub async fn show(who: SignedIn) -> Result<HttpResponse, PageError> {
     Ok(html(render(&who, None).await?))
 }
 
-pub async fn start_totp(who: SignedIn) -> Result<HttpResponse, PageError> {
-    let enrollment = app::accounts::begin_totp(&who.user);
-    who.session
-        .insert(
-            KEY_TOTP_SETUP,
-            (enrollment.secret_base32, enrollment.otpauth_uri),
-        )
-        .map_err(|_| PageError::Internal)?;
-    Ok(see_other("/settings/security#two-step"))
+/// The setup key being confirmed. Kept in the session sealed with the installation key, so the
+/// secret is never in the sessions table in clear.
+fn pending_setup(who: &SignedIn) -> Option<(String, String)> {
+    let sealed = who.session.get::<String>(KEY_TOTP_SETUP).ok().flatten()?;
+    let plain = who.state.app.secrets().decrypt(&sealed).ok()?;
+    serde_json::from_slice(&plain).ok()
+}
+
+/// Password checks on a signed-in account share the per-account sign-in budget, so a borrowed
+/// session cannot be used to guess the password.
+pub fn throttle_password_check(who: &SignedIn) -> Result<(), PageError> {
+    rate_limit::check(
+        &who.state.limiters.login_account,
+        &format!("pw:{}", who.user.id.0),
+    )
+    .map_err(|retry_after| PageError::TooMany {
+        retry_after,
+        message: format!("Too many password attempts. Wait {retry_after} seconds, then try again."),
+    })
+}
+
+pub async fn start_totp(
+    who: SignedIn,
+    input: web::Form<PasswordForm>,
+) -> Result<HttpResponse, PageError> {
+    throttle_password_check(&who)?;
+    let caller = who.caller.clone();
+    let password = input.current_password.clone();
+    match blocking(&who.state.app, move |app| {
+        app::accounts::begin_totp(app, &caller, &password)
+    })
+    .await
+    {
+        Ok(enrollment) => {
+            let plain = serde_json::to_vec(&(enrollment.secret_base32, enrollment.otpauth_uri))
+                .map_err(|_| PageError::Internal)?;
+            let sealed = who.state.app.secrets().encrypt(&plain);
+            who.session
+                .insert(KEY_TOTP_SETUP, sealed)
+                .map_err(|_| PageError::Internal)?;
+            Ok(see_other("/settings/security#two-step"))
+        }
+        Err(AppError::Validation(v)) => {
+            Ok(html_unprocessable(render(&who, Some(&v.message)).await?))
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 pub async fn enable_totp(
     who: SignedIn,
     input: web::Form<CodeForm>,
 ) -> Result<HttpResponse, PageError> {
-    let Some((secret, _)) = who
-        .session
-        .get::<(String, String)>(KEY_TOTP_SETUP)
-        .ok()
-        .flatten()
-    else {
+    let Some((secret, _)) = pending_setup(&who) else {
         return Ok(see_other("/settings/security"));
     };
     let caller = who.caller.clone();
@@ -171,6 +204,7 @@ pub async fn disable_totp(
     who: SignedIn,
     input: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, PageError> {
+    throttle_password_check(&who)?;
     let caller = who.caller.clone();
     let password = input.current_password.clone();
     match blocking(&who.state.app, move |app| {

@@ -1,6 +1,6 @@
 //! CSRF protection for every state-changing browser request (SECURITY.md 7).
 //!
-//! Signed double-submit: the browser holds a random nonce in an HttpOnly, SameSite=Strict
+//! Signed double-submit: the browser holds a random nonce in an HttpOnly, SameSite=Lax
 //! cookie; pages embed `HMAC(installation key, nonce)` as the token, in forms (`csrf_token`) and
 //! in htmx's `X-CSRF-Token` header. A forger can neither read the token nor mint one for a nonce
 //! they planted. On top, a foreign (or `null`) `Origin` is refused outright. The API under
@@ -81,7 +81,10 @@ pub async fn middleware(
             .path("/")
             .http_only(true)
             .secure(state.config.tls)
-            .same_site(SameSite::Strict)
+            // Lax, not Strict: a Strict cookie is withheld when a link from another site opens
+            // pi-crm, a new nonce would be minted, and forms open in other tabs would fail.
+            // The nonce is useless without the key-derived token, so Lax costs nothing.
+            .same_site(SameSite::Lax)
             .finish();
         res.response_mut().add_cookie(&cookie)?;
     }

@@ -13,6 +13,9 @@ pub struct Limiters {
     pub login_account: DefaultKeyedRateLimiter<String>,
     pub api_key: DefaultKeyedRateLimiter<String>,
     pub api_ip: DefaultKeyedRateLimiter<String>,
+    /// TOTP codes per account per hour: with the per-minute limit alone, slow guessing of a
+    /// 6-digit code would succeed within weeks.
+    pub code_hourly: DefaultKeyedRateLimiter<String>,
 }
 
 fn per_minute(n: u32) -> DefaultKeyedRateLimiter<String> {
@@ -27,6 +30,9 @@ impl Limiters {
             login_account: per_minute(config.login_per_account_per_minute),
             api_key: per_minute(config.api_per_minute),
             api_ip: per_minute(config.api_per_minute.saturating_mul(2)),
+            code_hourly: RateLimiter::keyed(Quota::per_hour(
+                NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
+            )),
         }
     }
 
@@ -35,6 +41,7 @@ impl Limiters {
         self.login_account.retain_recent();
         self.api_key.retain_recent();
         self.api_ip.retain_recent();
+        self.code_hourly.retain_recent();
     }
 }
 
