@@ -18,6 +18,13 @@ pub enum AppError {
         field: &'static str,
         message: String,
     },
+    /// A contact with the same email or phone already exists in the workspace.
+    #[error("{message}")]
+    Duplicate {
+        existing: domain::ids::ContactId,
+        field: &'static str,
+        message: String,
+    },
     /// Sign-in failed; the message never says which part was wrong.
     #[error("{0}")]
     Unauthorized(String),

@@ -13,7 +13,10 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod contacts;
+pub mod custom_fields;
 pub mod housekeeping;
+pub mod lists;
 pub mod secrets;
 pub mod sessions;
 pub mod settings;

@@ -76,6 +76,7 @@ pub fn create(app: &App, caller: &Caller, input: CreateWorkspace) -> Result<Work
                 storage::StorageError::Conflict(_) => name_taken(&new.name),
                 other => other.into(),
             })?;
+        storage::lists::create_defaults(conn, ws.id, now)?;
         // Settings beyond the basics go in the same transaction: all or nothing.
         let ws = if extra.is_empty() {
             ws

@@ -37,3 +37,19 @@ id_type!(
     /// One entry of the audit log.
     AuditId
 );
+id_type!(
+    /// A person the user keeps in touch with.
+    ContactId
+);
+id_type!(
+    /// A list: a pipeline stage (primary) or a tag (secondary).
+    ListId
+);
+id_type!(
+    /// A custom field definition.
+    CustomFieldId
+);
+id_type!(
+    /// One entry of a contact's communication log.
+    LogEntryId
+);

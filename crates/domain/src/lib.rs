@@ -9,11 +9,17 @@
 
 pub mod api_key;
 pub mod audit;
+pub mod contact;
+pub mod contact_log;
+pub mod custom_field;
+pub mod field_definition;
 pub mod ids;
+pub mod list;
 pub mod pagination;
 pub mod session;
 pub mod user;
 pub mod validation;
+pub mod values;
 pub mod workspace;
 
 mod common_passwords;

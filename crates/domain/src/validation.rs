@@ -1,17 +1,20 @@
 //! The one error type for a value a person typed that we cannot accept.
 
-/// A rejected value: which field, and a message that tells the person what to do.
+use std::borrow::Cow;
+
+/// A rejected value: which field (a base field's fixed name, or a custom field's own name),
+/// and a message that tells the person what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
 pub struct ValidationError {
-    pub field: &'static str,
+    pub field: Cow<'static, str>,
     pub message: String,
 }
 
 impl ValidationError {
-    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         Self {
-            field,
+            field: field.into(),
             message: message.into(),
         }
     }

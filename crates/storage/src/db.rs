@@ -205,7 +205,7 @@ mod tests {
     fn every_connection_gets_the_pragmas() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open_in(dir.path()).unwrap();
-        assert_eq!(db.migrate().unwrap(), 1);
+        assert!(db.migrate().unwrap() >= 1);
         assert_eq!(db.pending_migrations().unwrap(), 0);
         assert_eq!(db.pragma("journal_mode").unwrap(), "wal");
         assert_eq!(db.pragma("foreign_keys").unwrap(), "1");

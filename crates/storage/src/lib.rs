@@ -11,7 +11,11 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod contact_log;
+pub mod contacts;
+pub mod custom_fields;
 pub mod db;
+pub mod lists;
 pub mod sessions;
 pub mod users;
 pub mod workspaces;

@@ -84,11 +84,100 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    custom_fields (id) {
+        id -> BigInt,
+        owner_user_id -> BigInt,
+        workspace_id -> Nullable<BigInt>,
+        name -> Text,
+        label -> Text,
+        field_type -> Text,
+        required -> Bool,
+        default_value -> Nullable<Text>,
+        position -> BigInt,
+        transaction_related -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lists (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        kind -> Text,
+        name -> Text,
+        position -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        created_on -> Timestamp,
+        first_name -> Text,
+        last_name -> Text,
+        primary_email -> Nullable<Text>,
+        email_key -> Nullable<Text>,
+        primary_phone -> Nullable<Text>,
+        company -> Text,
+        primary_list_id -> BigInt,
+        primary_list_kind -> Text,
+        last_contacted_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contact_tags (contact_id, list_id) {
+        contact_id -> BigInt,
+        list_id -> BigInt,
+        workspace_id -> BigInt,
+        list_kind -> Text,
+    }
+}
+
+diesel::table! {
+    contact_values (contact_id, field_id) {
+        contact_id -> BigInt,
+        field_id -> BigInt,
+        value_text -> Text,
+        value_number -> Nullable<Double>,
+        value_date -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    contact_log (id) {
+        id -> BigInt,
+        contact_id -> BigInt,
+        kind -> Text,
+        summary -> Text,
+        body -> Text,
+        meta_json -> Nullable<Text>,
+        occurred_at -> Timestamp,
+        actor_user_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(workspaces -> users (owner_user_id));
 diesel::joinable!(workspace_approvers -> workspaces (workspace_id));
 diesel::joinable!(workspace_approvers -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(custom_fields -> users (owner_user_id));
+diesel::joinable!(lists -> workspaces (workspace_id));
+diesel::joinable!(contacts -> workspaces (workspace_id));
+diesel::joinable!(contacts -> lists (primary_list_id));
+diesel::joinable!(contact_tags -> contacts (contact_id));
+diesel::joinable!(contact_tags -> lists (list_id));
+diesel::joinable!(contact_values -> contacts (contact_id));
+diesel::joinable!(contact_values -> custom_fields (field_id));
+diesel::joinable!(contact_log -> contacts (contact_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -97,4 +186,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     workspace_approvers,
     api_keys,
     audit_log,
+    custom_fields,
+    lists,
+    contacts,
+    contact_tags,
+    contact_values,
+    contact_log,
 );

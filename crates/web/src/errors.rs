@@ -40,7 +40,9 @@ impl From<AppError> for PageError {
         match err {
             AppError::NotFound => PageError::NotFound,
             AppError::Validation(v) => PageError::BadRequest(v.message),
-            AppError::Conflict { message, .. } => PageError::BadRequest(message),
+            AppError::Conflict { message, .. } | AppError::Duplicate { message, .. } => {
+                PageError::BadRequest(message)
+            }
             AppError::Unauthorized(m) | AppError::Forbidden(m) => PageError::Forbidden(m),
             e @ (AppError::DiskFull | AppError::Busy) => PageError::Unavailable(e.to_string()),
             AppError::Internal(cause) => {
@@ -194,6 +196,8 @@ pub struct ApiError {
     pub message: String,
     pub field: Option<String>,
     pub retry_after: Option<u64>,
+    /// For a duplicate: the contact that already exists.
+    pub existing_id: Option<i64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -210,6 +214,9 @@ pub struct ErrorBody {
     pub message: String,
     /// The request field at fault, when there is one.
     pub field: Option<String>,
+    /// With `duplicate`: the id of the contact that already has this email or phone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_id: Option<i64>,
 }
 
 impl ApiError {
@@ -220,6 +227,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             retry_after: None,
+            existing_id: None,
         }
     }
 
@@ -252,7 +260,7 @@ impl From<AppError> for ApiError {
     fn from(err: AppError) -> Self {
         match err {
             AppError::NotFound => ApiError::not_found(),
-            AppError::Validation(v) => ApiError::validation(v.field, v.message),
+            AppError::Validation(v) => ApiError::validation(&v.field, v.message),
             AppError::Conflict { field, message } => {
                 let mut e = ApiError::new(StatusCode::CONFLICT, "conflict", message);
                 e.field = (!field.is_empty()).then(|| field.to_owned());
@@ -260,6 +268,16 @@ impl From<AppError> for ApiError {
             }
             AppError::Unauthorized(m) => ApiError::unauthorized(m),
             AppError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
+            AppError::Duplicate {
+                existing,
+                field,
+                message,
+            } => {
+                let mut e = ApiError::new(StatusCode::CONFLICT, "duplicate", message);
+                e.field = Some(field.to_owned());
+                e.existing_id = Some(existing.0);
+                e
+            }
             e @ (AppError::DiskFull | AppError::Busy) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -295,6 +313,7 @@ impl ResponseError for ApiError {
                 code: self.code.to_owned(),
                 message: self.message.clone(),
                 field: self.field.clone(),
+                existing_id: self.existing_id,
             },
         })
     }
@@ -306,6 +325,6 @@ pub fn not_found_page() -> HttpResponse {
 
 impl From<domain::validation::ValidationError> for ApiError {
     fn from(v: domain::validation::ValidationError) -> Self {
-        ApiError::validation(v.field, v.message)
+        ApiError::validation(&v.field, v.message)
     }
 }

@@ -84,6 +84,20 @@ pub fn all() -> Vec<RouteDef> {
         route!(GET "/api/v1/workspaces/{workspace_id}" ApiKey => api::workspaces::get),
         route!(PATCH "/api/v1/workspaces/{workspace_id}" ApiKey => api::workspaces::patch),
         route!(GET "/api/v1/workspaces/{workspace_id}/audit" ApiKey => api::audit::list),
+        route!(GET "/api/v1/workspaces/{workspace_id}/contacts" ApiKey => api::contacts::list),
+        route!(POST "/api/v1/workspaces/{workspace_id}/contacts" ApiKey => api::contacts::create),
+        route!(GET "/api/v1/contacts/{contact_id}" ApiKey => api::contacts::get),
+        route!(PATCH "/api/v1/contacts/{contact_id}" ApiKey => api::contacts::patch),
+        route!(DELETE "/api/v1/contacts/{contact_id}" ApiKey => api::contacts::delete),
+        route!(POST "/api/v1/contacts/{contact_id}/restore" ApiKey => api::contacts::restore),
+        route!(GET "/api/v1/contacts/{contact_id}/log" ApiKey => api::contacts::log),
+        route!(POST "/api/v1/contacts/{contact_id}/notes" ApiKey => api::contacts::add_note),
+        route!(GET "/api/v1/workspaces/{workspace_id}/custom-fields" ApiKey => api::custom_fields::list),
+        route!(POST "/api/v1/workspaces/{workspace_id}/custom-fields" ApiKey => api::custom_fields::create),
+        route!(PATCH "/api/v1/custom-fields/{custom_field_id}" ApiKey => api::custom_fields::patch),
+        route!(DELETE "/api/v1/custom-fields/{custom_field_id}" ApiKey => api::custom_fields::delete),
+        route!(GET "/api/v1/workspaces/{workspace_id}/lists" ApiKey => api::lists::list),
+        route!(POST "/api/v1/workspaces/{workspace_id}/lists" ApiKey => api::lists::create),
     ]
 }
 

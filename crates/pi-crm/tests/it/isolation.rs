@@ -18,6 +18,8 @@ struct AliceIds {
     workspace_id: i64,
     session_id: i64,
     api_key_id: i64,
+    contact_id: i64,
+    custom_field_id: i64,
 }
 
 impl AliceIds {
@@ -28,6 +30,8 @@ impl AliceIds {
                 "workspace_id" => self.workspace_id,
                 "session_id" => self.session_id,
                 "api_key_id" => self.api_key_id,
+                "contact_id" => self.contact_id,
+                "custom_field_id" => self.custom_field_id,
                 other => panic!(
                     "the isolation test does not know the path parameter {{{other}}} in {path}: \
                      give Alice a record of that kind in `alice()` and map the name in `fill()`"
@@ -60,10 +64,40 @@ async fn alice(app: &TestApp) -> (AliceIds, crate::harness::Browser) {
         )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let caller = app::Caller::browser(user.id, None);
+    let ws = domain::ids::WorkspaceId(workspace_id);
+    let field = app::custom_fields::create(
+        app.app(),
+        &caller,
+        app::custom_fields::FieldInput {
+            label: MARKER.into(),
+            field_type: "text".into(),
+            workspace: Some(ws),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let contact = app::contacts::create(
+        app.app(),
+        &caller,
+        ws,
+        app::contacts::ContactInput {
+            first_name: MARKER.into(),
+            custom: vec![(
+                field.name.as_str().to_owned(),
+                app::contacts::RawValue::Text(MARKER.into()),
+            )],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    app::contacts::add_note(app.app(), &caller, contact.id, MARKER).unwrap();
     let ids = AliceIds {
         workspace_id,
         session_id,
         api_key_id: key.key.id.0,
+        contact_id: contact.id.0,
+        custom_field_id: field.id.0,
     };
     (ids, browser)
 }
@@ -222,9 +256,11 @@ fn the_walker_refuses_an_unknown_kind_of_id() {
         workspace_id: 1,
         session_id: 2,
         api_key_id: 3,
+        contact_id: 4,
+        custom_field_id: 5,
     };
     assert_eq!(ids.fill("/w/{workspace_id}/audit"), "/w/1/audit");
-    let unknown = std::panic::catch_unwind(|| ids.fill("/w/{workspace_id}/contacts/{contact_id}"));
+    let unknown = std::panic::catch_unwind(|| ids.fill("/w/{workspace_id}/things/{thing_id}"));
     assert!(
         unknown.is_err(),
         "a new kind of id must fail the walker until it is taught"

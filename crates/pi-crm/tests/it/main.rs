@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod cli;
+mod contacts;
 mod csrf;
 mod harness;
 mod isolation;

@@ -3,6 +3,9 @@
 //! generated from these handlers.
 
 pub mod audit;
+pub mod contacts;
+pub mod custom_fields;
+pub mod lists;
 pub mod me;
 pub mod openapi;
 pub mod workspaces;

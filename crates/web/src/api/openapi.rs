@@ -4,16 +4,28 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{audit, me, workspaces};
+use crate::api::{audit, contacts, custom_fields, lists, me, workspaces};
 use crate::errors::{ErrorBody, ErrorEnvelope};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "pi-crm API", version = "1", description = "Send your key as `Authorization: Bearer <key>`. Keys are created under Settings > API keys or with `pi-crm apikey create`; each carries scopes. Errors are `{\"error\":{\"code\",\"message\",\"field\"}}`."),
-    paths(workspaces::list, workspaces::create, workspaces::get, workspaces::patch, me::show, audit::list),
-    components(schemas(workspaces::WorkspaceJson, workspaces::CreateRequest, workspaces::PatchRequest, me::MeJson, audit::AuditJson, ErrorEnvelope, ErrorBody)),
+    paths(
+        workspaces::list, workspaces::create, workspaces::get, workspaces::patch, me::show, audit::list,
+        contacts::list, contacts::create, contacts::get, contacts::patch, contacts::delete, contacts::restore,
+        contacts::log, contacts::add_note,
+        custom_fields::list, custom_fields::create, custom_fields::patch, custom_fields::delete,
+        lists::list, lists::create,
+    ),
+    components(schemas(
+        workspaces::WorkspaceJson, workspaces::CreateRequest, workspaces::PatchRequest, me::MeJson, audit::AuditJson,
+        contacts::ContactJson, contacts::ContactRequest, contacts::NameOrId, contacts::LogJson, contacts::LogPage, contacts::NoteRequest,
+        custom_fields::CustomFieldJson, custom_fields::CustomFieldList, custom_fields::CreateFieldRequest, custom_fields::PatchFieldRequest,
+        lists::ListJson, lists::ListList, lists::CreateListRequest,
+        ErrorEnvelope, ErrorBody,
+    )),
     modifiers(&BearerAuth),
-    tags((name = "workspaces", description = "Business lines; each is closed to other users"), (name = "account"), (name = "audit"))
+    tags((name = "workspaces", description = "Business lines; each is closed to other users"), (name = "contacts", description = "Contacts, their stages, tags, custom values and log"), (name = "custom fields"), (name = "account"), (name = "audit"))
 )]
 pub struct ApiDoc;
 

@@ -195,7 +195,7 @@ pub async fn change_password(
                 &name,
                 Errors {
                     profile: None,
-                    password: Some((v.field, &v.message)),
+                    password: Some((&v.field, &v.message)),
                 },
             )
             .await?,

@@ -113,7 +113,7 @@ pub async fn submit(
         Err(AppError::Validation(v)) => Ok(html_unprocessable(form(
             &csrf,
             &input,
-            Some((v.field, &v.message)),
+            Some((&v.field, &v.message)),
         ))),
         Err(AppError::Conflict { field, message }) => Ok(html_unprocessable(form(
             &csrf,

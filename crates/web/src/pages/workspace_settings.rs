@@ -171,7 +171,7 @@ pub async fn save(
         Ok(c) => c,
         Err(v) => {
             return Ok(html_unprocessable(
-                render(&who, ws, &input, Some((v.field, &v.message))).await?,
+                render(&who, ws, &input, Some((&v.field, &v.message))).await?,
             ));
         }
     };
@@ -186,7 +186,7 @@ pub async fn save(
             Ok(see_other(&format!("/w/{}/settings", id)))
         }
         Err(AppError::Validation(v)) => Ok(html_unprocessable(
-            render(&who, ws, &input, Some((v.field, &v.message))).await?,
+            render(&who, ws, &input, Some((&v.field, &v.message))).await?,
         )),
         Err(AppError::Conflict { field, message }) => Ok(html_unprocessable(
             render(&who, ws, &input, Some((field, &message))).await?,

@@ -188,7 +188,7 @@ pub async fn create(
             Ok(see_other(&format!("/w/{}", ws.id)))
         }
         Err(AppError::Validation(v)) => Ok(html_unprocessable(
-            render_list(&who, &input, Some((v.field, &v.message))).await?,
+            render_list(&who, &input, Some((&v.field, &v.message))).await?,
         )),
         Err(AppError::Conflict { field, message }) => Ok(html_unprocessable(
             render_list(&who, &input, Some((field, &message))).await?,

@@ -1,0 +1,439 @@
+//! Contacts through the API: custom fields, stages and tags, search and filters, duplicates,
+//! the log, the trash.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{Api, TestApp, assert_envelope, spawn_app};
+
+const SCOPES: &str = "workspaces:read,workspaces:write,contacts:read,contacts:write";
+
+async fn setup(app: &TestApp) -> (Api, i64) {
+    app.add_user("andy");
+    let api = app.api(&app.api_key("andy", SCOPES));
+    let (status, ws) = api
+        .send(
+            Method::POST,
+            "/api/v1/workspaces",
+            json!({"name": "Loan Factory"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    (api, ws["id"].as_i64().unwrap())
+}
+
+async fn field(api: &Api, ws: i64, body: Value) -> Value {
+    let (status, def) = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/workspaces/{ws}/custom-fields"),
+            body.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body} -> {def}");
+    def
+}
+
+async fn contact(api: &Api, ws: i64, body: Value) -> Value {
+    let (status, c) = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/workspaces/{ws}/contacts"),
+            body.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body} -> {c}");
+    c
+}
+
+fn names(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["first_name"].as_str().unwrap(),
+                c["last_name"].as_str().unwrap()
+            )
+            .trim()
+            .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_new_workspace_has_the_default_stages() {
+    let app = spawn_app().await;
+    let (api, ws) = setup(&app).await;
+    let (status, lists) = api.get(&format!("/api/v1/workspaces/{ws}/lists")).await;
+    assert_eq!(status, StatusCode::OK);
+    let stages: Vec<&str> = lists["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["kind"] == "primary")
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        ["Leads", "Prospects", "Applications", "Closed", "Lost"]
+    );
+    let (status, tag) = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/workspaces/{ws}/lists"),
+            json!({"name": "Hot Leads", "kind": "secondary"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(tag["kind"], "secondary");
+    let (status, _) = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/workspaces/{ws}/lists"),
+            json!({"name": "hot leads", "kind": "secondary"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn contacts_with_custom_fields_stages_and_tags() {
+    let app = spawn_app().await;
+    let (api, ws) = setup(&app).await;
+    field(
+        &api,
+        ws,
+        json!({"label": "Closing date", "field_type": "date"}),
+    )
+    .await;
+    field(
+        &api,
+        ws,
+        json!({"label": "Loan amount", "field_type": "number"}),
+    )
+    .await;
+    let link = field(
+        &api,
+        ws,
+        json!({"label": "Loan file link", "field_type": "url", "transaction_related": true}),
+    )
+    .await;
+    assert_eq!(link["name"], "loan_file_link");
+
+    let mona = contact(&api, ws, json!({
+        "first_name": "Monalisa", "last_name": "Nguyen", "primary_email": "Mona@Example.com",
+        "primary_phone": "(415) 555-0123", "company": "Coldwell", "primary_list": "Prospects",
+        "tags": ["Hot Leads", "Referred by John"],
+        "custom": {"closing_date": "3/15/2026", "loan_amount": "450,000", "loan_file_link": "drive.example.com/f/1"}
+    })).await;
+    for key in [
+        "id",
+        "workspace_id",
+        "created_on",
+        "first_name",
+        "last_name",
+        "primary_email",
+        "primary_phone",
+        "company",
+        "primary_list",
+        "tags",
+        "custom",
+    ] {
+        assert!(mona.get(key).is_some(), "{key} missing: {mona}");
+    }
+    assert_eq!(mona["primary_phone"], "+14155550123");
+    assert_eq!(mona["primary_list"], "Prospects");
+    assert_eq!(mona["tags"], json!(["Hot Leads", "Referred by John"]));
+    assert_eq!(mona["custom"]["closing_date"], "2026-03-15");
+    assert_eq!(mona["custom"]["loan_amount"], 450000);
+    assert_eq!(
+        mona["custom"]["loan_file_link"],
+        "https://drive.example.com/f/1"
+    );
+    contact(&api, ws, json!({"first_name": "Bob", "last_name": "Smith", "primary_list": "Leads", "custom": {"loan_amount": 120000, "closing_date": "2026-09-01"}})).await;
+    contact(
+        &api,
+        ws,
+        json!({"first_name": "Carol", "last_name": "Adams", "tags": ["Hot Leads"]}),
+    )
+    .await;
+
+    let list = |query: &str| {
+        let path = format!("/api/v1/workspaces/{ws}/contacts?{query}");
+        let api = &api;
+        async move {
+            let (status, body) = api.get(&path).await;
+            assert_eq!(status, StatusCode::OK, "{path}: {body}");
+            names(&body)
+        }
+    };
+    assert_eq!(
+        list("").await,
+        ["Carol Adams", "Monalisa Nguyen", "Bob Smith"]
+    );
+    assert_eq!(
+        list("q=mona").await,
+        ["Monalisa Nguyen"],
+        "a prefix finds Monalisa"
+    );
+    assert_eq!(list("q=coldw").await, ["Monalisa Nguyen"]);
+    assert_eq!(list("q=555-01").await, ["Monalisa Nguyen"], "phone digits");
+    assert_eq!(list("q=mona%40example").await, ["Monalisa Nguyen"]);
+    assert_eq!(list("q=nobody").await, Vec::<String>::new());
+    assert_eq!(
+        list("list=Leads").await,
+        ["Carol Adams", "Bob Smith"],
+        "new contacts start in the first stage"
+    );
+    assert_eq!(
+        list("tag=hot%20leads").await,
+        ["Carol Adams", "Monalisa Nguyen"]
+    );
+    assert_eq!(list("cf.loan_amount.gt=200000").await, ["Monalisa Nguyen"]);
+    assert_eq!(list("cf.loan_amount=120%2C000").await, ["Bob Smith"]);
+    assert_eq!(
+        list("cf.closing_date.before=2026-06-01").await,
+        ["Monalisa Nguyen"]
+    );
+    assert_eq!(list("cf.closing_date.empty=1").await, ["Carol Adams"]);
+    assert_eq!(
+        list("cf.loan_file_link.contains=DRIVE").await,
+        ["Monalisa Nguyen"]
+    );
+    assert_eq!(
+        list("tag=Hot%20Leads&cf.loan_amount.gt=1").await,
+        ["Monalisa Nguyen"],
+        "filters combine"
+    );
+    assert_eq!(
+        list("sort=newest").await,
+        ["Carol Adams", "Bob Smith", "Monalisa Nguyen"]
+    );
+    let (status, body) = api
+        .get(&format!("/api/v1/workspaces/{ws}/contacts?cf.nope=1"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (_, page) = api
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/contacts?per_page=2&page=2"
+        ))
+        .await;
+    assert_eq!(
+        (
+            page["total"].as_i64(),
+            page["page"].as_i64(),
+            page["per_page"].as_i64()
+        ),
+        (Some(3), Some(2), Some(2))
+    );
+    assert_eq!(names(&page), ["Bob Smith"]);
+
+    // Stage change and a transaction-related change are both in the log.
+    let id = mona["id"].as_i64().unwrap();
+    let (status, patched) = api
+        .send(Method::PATCH, &format!("/api/v1/contacts/{id}"), json!({"primary_list": "Applications", "custom": {"loan_file_link": "https://drive.example.com/f/2", "loan_amount": null}}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["primary_list"], "Applications");
+    assert!(
+        patched["custom"].get("loan_amount").is_none(),
+        "null clears a value"
+    );
+    assert_eq!(patched["first_name"], "Monalisa", "fields not sent stay");
+    let (_, log) = api.get(&format!("/api/v1/contacts/{id}/log")).await;
+    let summaries: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["summary"].as_str().unwrap())
+        .collect();
+    assert!(
+        summaries.contains(&"Stage: Prospects -> Applications"),
+        "{summaries:?}"
+    );
+    assert!(
+        summaries.iter().any(|s| s.starts_with(
+            "Loan file link: https://drive.example.com/f/1 -> https://drive.example.com/f/2"
+        )),
+        "{summaries:?}"
+    );
+    let (_, stage_only) = api
+        .get(&format!("/api/v1/contacts/{id}/log?kind=stage"))
+        .await;
+    assert_eq!(stage_only["items"].as_array().unwrap().len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_values_answer_422_naming_the_field_and_write_nothing() {
+    let app = spawn_app().await;
+    let (api, ws) = setup(&app).await;
+    field(
+        &api,
+        ws,
+        json!({"label": "Closing date", "field_type": "date"}),
+    )
+    .await;
+    field(&api, ws, json!({"label": "Referral source", "field_type": "text", "required": true, "default_value": "website"})).await;
+    let path = format!("/api/v1/workspaces/{ws}/contacts");
+    let cases = [
+        (
+            json!({"first_name": "A", "custom": {"closing_date": "someday"}}),
+            "closing_date",
+        ),
+        (
+            json!({"first_name": "A", "custom": {"closing_date": 5}}),
+            "closing_date",
+        ),
+        (
+            json!({"first_name": "A", "custom": {"no_such_field": "x"}}),
+            "no_such_field",
+        ),
+        (
+            json!({"first_name": "A", "primary_email": "not an email"}),
+            "primary_email",
+        ),
+        (
+            json!({"first_name": "A", "primary_phone": "12"}),
+            "primary_phone",
+        ),
+        (
+            json!({"first_name": "A", "primary_list": "Nowhere"}),
+            "primary_list",
+        ),
+        (
+            json!({"first_name": "A", "workspace_id": 99}),
+            "workspace_id",
+        ),
+        (json!({}), "first_name"),
+    ];
+    for (body, field) in cases {
+        let (status, answer) = api.send(Method::POST, &path, body.clone()).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body} -> {answer}"
+        );
+        assert_envelope(&answer, "validation_failed");
+        assert_eq!(answer["error"]["field"], field, "{body} -> {answer}");
+    }
+    let (_, list) = api.get(&path).await;
+    assert_eq!(list["total"], 0, "nothing was written");
+    // The required field's default fills it in.
+    let c = contact(&api, ws, json!({"first_name": "A"})).await;
+    assert_eq!(c["custom"]["referral_source"], "website");
+    // And a required field cannot be cleared.
+    let (status, answer) = api
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/contacts/{}", c["id"]),
+            json!({"custom": {"referral_source": null}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer["error"]["field"], "referral_source");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn duplicates_answer_409_with_the_existing_contact() {
+    let app = spawn_app().await;
+    let (api, ws) = setup(&app).await;
+    let first = contact(&api, ws, json!({"first_name": "Mona", "primary_email": "mona@example.com", "primary_phone": "415-555-0123"})).await;
+    let path = format!("/api/v1/workspaces/{ws}/contacts");
+    for body in [
+        json!({"first_name": "Other", "primary_email": "  MONA@example.COM "}),
+        json!({"first_name": "Other", "primary_phone": "+1 (415) 555 0123"}),
+    ] {
+        let (status, answer) = api.send(Method::POST, &path, body.clone()).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body} -> {answer}");
+        assert_envelope(&answer, "duplicate");
+        assert_eq!(answer["error"]["existing_id"], first["id"]);
+    }
+    let (status, _) = api.send(Method::POST, &path, json!({"first_name": "Twin", "primary_email": "mona@example.com", "allow_duplicate": true})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn trash_notes_and_restore() {
+    let app = spawn_app().await;
+    let (api, ws) = setup(&app).await;
+    let c = contact(&api, ws, json!({"first_name": "Dana", "last_name": "Lee"})).await;
+    let id = c["id"].as_i64().unwrap();
+    let (status, note) = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/contacts/{id}/notes"),
+            json!({"body": "Prefers texts after 5pm; pre-approval in progress"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{note}");
+    assert_eq!(note["kind"], "note");
+    let (status, _) = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/contacts/{id}/notes"),
+            json!({"body": "   "}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, found) = api
+        .get(&format!("/api/v1/workspaces/{ws}/contacts?q=pre-appro"))
+        .await;
+    assert_eq!(found["total"], 1, "notes are searchable");
+
+    let (status, trashed) = api
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/contacts/{id}"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(trashed["deleted_at"].is_string());
+    let (_, live) = api.get(&format!("/api/v1/workspaces/{ws}/contacts")).await;
+    assert_eq!(live["total"], 0);
+    let (_, trash) = api
+        .get(&format!("/api/v1/workspaces/{ws}/contacts?trash=true"))
+        .await;
+    assert_eq!(trash["total"], 1);
+    assert!(trash["items"][0]["deleted_at"].is_string());
+    let (status, restored) = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/contacts/{id}/restore"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(restored["deleted_at"].is_null());
+    let (_, log) = api.get(&format!("/api/v1/contacts/{id}/log?limit=2")).await;
+    assert_eq!(log["items"].as_array().unwrap().len(), 2);
+    let next = log["next"].as_str().expect("more entries");
+    let (_, older) = api
+        .get(&format!("/api/v1/contacts/{id}/log?limit=2&after={next}"))
+        .await;
+    let all: Vec<Value> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(older["items"].as_array().unwrap())
+        .cloned()
+        .collect();
+    let summaries: Vec<&str> = all.iter().map(|e| e["summary"].as_str().unwrap()).collect();
+    assert_eq!(
+        summaries,
+        [
+            "Restored from the trash",
+            "Moved to the trash",
+            "Prefers texts after 5pm; pre-approval in progress",
+            "Contact created"
+        ]
+    );
+    app.stop().await;
+}

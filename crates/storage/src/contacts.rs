@@ -1,0 +1,728 @@
+//! The `contacts`, `contact_tags` and `contact_values` tables and the `contacts_fts` index.
+//!
+//! A contact is reached through its workspace's owner (`owner_workspace`), so another user's
+//! contact is "not found". The search document of a contact is rewritten by `reindex` in the
+//! transaction that changes the contact.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Double, Text};
+use domain::contact::{BaseFields, Contact, ContactQuery, ContactSort, CustomValue, FilterOp};
+use domain::custom_field::{FieldName, FieldType, FieldValue, StoredValue};
+use domain::ids::{ContactId, CustomFieldId, ListId, UserId, WorkspaceId};
+use domain::list::ListRef;
+use domain::pagination::{Page, PageRequest};
+use domain::values::{EmailAddress, PhoneNumber, Region};
+
+use crate::db::Conn;
+use crate::error::StorageError;
+use crate::schema::{
+    contact_log, contact_tags, contact_values, contacts, custom_fields, lists, workspaces,
+};
+use crate::time::{from_db, to_db};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = contacts)]
+struct ContactRow {
+    id: i64,
+    workspace_id: i64,
+    created_on: chrono::NaiveDateTime,
+    first_name: String,
+    last_name: String,
+    primary_email: Option<String>,
+    primary_phone: Option<String>,
+    company: String,
+    primary_list_id: i64,
+    last_contacted_at: Option<chrono::NaiveDateTime>,
+    deleted_at: Option<chrono::NaiveDateTime>,
+    updated_at: chrono::NaiveDateTime,
+}
+
+fn corrupt(message: String) -> StorageError {
+    StorageError::Corrupt(message)
+}
+
+/// The workspace of a contact, if that workspace belongs to `owner` (trashed contacts too).
+pub fn owner_workspace(
+    conn: &mut Conn,
+    owner: UserId,
+    id: ContactId,
+) -> Result<WorkspaceId, StorageError> {
+    let ws: i64 = contacts::table
+        .inner_join(workspaces::table)
+        .filter(contacts::id.eq(id.0))
+        .filter(workspaces::owner_user_id.eq(owner.0))
+        .select(contacts::workspace_id)
+        .first(conn)?;
+    Ok(WorkspaceId(ws))
+}
+
+fn base_values(base: &BaseFields) -> (Option<&str>, Option<String>, Option<&str>) {
+    (
+        base.primary_email.as_ref().map(EmailAddress::as_str),
+        base.primary_email.as_ref().map(EmailAddress::normalized),
+        base.primary_phone.as_ref().map(PhoneNumber::as_str),
+    )
+}
+
+pub fn insert(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    base: &BaseFields,
+    stage: ListId,
+    now: DateTime<Utc>,
+) -> Result<ContactId, StorageError> {
+    let (email, email_key, phone) = base_values(base);
+    let id: i64 = diesel::insert_into(contacts::table)
+        .values((
+            contacts::workspace_id.eq(workspace.0),
+            contacts::created_on.eq(to_db(now)),
+            contacts::first_name.eq(&base.first_name),
+            contacts::last_name.eq(&base.last_name),
+            contacts::primary_email.eq(email),
+            contacts::email_key.eq(email_key),
+            contacts::primary_phone.eq(phone),
+            contacts::company.eq(&base.company),
+            contacts::primary_list_id.eq(stage.0),
+            contacts::updated_at.eq(to_db(now)),
+        ))
+        .returning(contacts::id)
+        .get_result(conn)?;
+    Ok(ContactId(id))
+}
+
+pub fn update_base(
+    conn: &mut Conn,
+    id: ContactId,
+    base: &BaseFields,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let (email, email_key, phone) = base_values(base);
+    diesel::update(contacts::table.find(id.0))
+        .set((
+            contacts::first_name.eq(&base.first_name),
+            contacts::last_name.eq(&base.last_name),
+            contacts::primary_email.eq(email),
+            contacts::email_key.eq(email_key),
+            contacts::primary_phone.eq(phone),
+            contacts::company.eq(&base.company),
+            contacts::updated_at.eq(to_db(now)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Moves the contact to another stage. The foreign key refuses a list that is not a stage of
+/// the contact's own workspace.
+pub fn set_stage(
+    conn: &mut Conn,
+    id: ContactId,
+    stage: ListId,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    diesel::update(contacts::table.find(id.0))
+        .set((
+            contacts::primary_list_id.eq(stage.0),
+            contacts::updated_at.eq(to_db(now)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn add_tag(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    id: ContactId,
+    tag: ListId,
+) -> Result<bool, StorageError> {
+    let n = diesel::insert_or_ignore_into(contact_tags::table)
+        .values((
+            contact_tags::contact_id.eq(id.0),
+            contact_tags::list_id.eq(tag.0),
+            contact_tags::workspace_id.eq(workspace.0),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn remove_tag(conn: &mut Conn, id: ContactId, tag: ListId) -> Result<bool, StorageError> {
+    let n = diesel::delete(
+        contact_tags::table
+            .filter(contact_tags::contact_id.eq(id.0))
+            .filter(contact_tags::list_id.eq(tag.0)),
+    )
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn set_value(
+    conn: &mut Conn,
+    id: ContactId,
+    field: CustomFieldId,
+    value: &StoredValue,
+) -> Result<(), StorageError> {
+    diesel::replace_into(contact_values::table)
+        .values((
+            contact_values::contact_id.eq(id.0),
+            contact_values::field_id.eq(field.0),
+            contact_values::value_text.eq(&value.text),
+            contact_values::value_number.eq(value.number),
+            contact_values::value_date.eq(value.date.as_deref()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn clear_value(
+    conn: &mut Conn,
+    id: ContactId,
+    field: CustomFieldId,
+) -> Result<(), StorageError> {
+    diesel::delete(
+        contact_values::table
+            .filter(contact_values::contact_id.eq(id.0))
+            .filter(contact_values::field_id.eq(field.0)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_trashed(
+    conn: &mut Conn,
+    id: ContactId,
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    diesel::update(contacts::table.find(id.0))
+        .set((
+            contacts::deleted_at.eq(at.map(to_db)),
+            contacts::updated_at.eq(to_db(now)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Deletes for good the workspace's contacts trashed before `before`; returns how many.
+pub fn purge_trash(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    before: DateTime<Utc>,
+) -> Result<Vec<ContactId>, StorageError> {
+    let ids: Vec<i64> = contacts::table
+        .filter(contacts::workspace_id.eq(workspace.0))
+        .filter(contacts::deleted_at.le(to_db(before)))
+        .select(contacts::id)
+        .load(conn)?;
+    for id in &ids {
+        diesel::sql_query("DELETE FROM contacts_fts WHERE rowid = ?")
+            .bind::<BigInt, _>(*id)
+            .execute(conn)?;
+    }
+    diesel::delete(contacts::table.filter(contacts::id.eq_any(&ids))).execute(conn)?;
+    Ok(ids.into_iter().map(ContactId).collect())
+}
+
+pub fn touch_contacted(
+    conn: &mut Conn,
+    id: ContactId,
+    at: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    diesel::update(contacts::table.find(id.0))
+        .set(contacts::last_contacted_at.eq(to_db(at)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Live contacts of the workspace with the same email (lower-cased) or phone (E.164).
+pub fn duplicates_of(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    base: &BaseFields,
+    except: Option<ContactId>,
+) -> Result<Vec<ContactId>, StorageError> {
+    let email_key = base.primary_email.as_ref().map(EmailAddress::normalized);
+    let phone = base.primary_phone.as_ref().map(|p| p.as_str().to_owned());
+    if email_key.is_none() && phone.is_none() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = contacts::table
+        .filter(contacts::workspace_id.eq(workspace.0))
+        .filter(contacts::deleted_at.is_null())
+        .filter(contacts::id.ne(except.map_or(-1, |c| c.0)))
+        .filter(
+            contacts::email_key
+                .eq(email_key.unwrap_or_else(|| "\u{0}".into()))
+                .or(contacts::primary_phone.eq(phone.unwrap_or_else(|| "\u{0}".into()))),
+        )
+        .order(contacts::id.asc())
+        .select(contacts::id)
+        .load(conn)?;
+    Ok(ids.into_iter().map(ContactId).collect())
+}
+
+/// Loads whole contacts, in the order of `ids`; missing ids are skipped.
+pub fn load(conn: &mut Conn, ids: &[ContactId]) -> Result<Vec<Contact>, StorageError> {
+    let raw: Vec<i64> = ids.iter().map(|c| c.0).collect();
+    let rows: Vec<ContactRow> = contacts::table
+        .filter(contacts::id.eq_any(&raw))
+        .select(ContactRow::as_select())
+        .load(conn)?;
+    let stage_ids: Vec<i64> = rows.iter().map(|r| r.primary_list_id).collect();
+    let stages: HashMap<i64, String> = lists::table
+        .filter(lists::id.eq_any(&stage_ids))
+        .select((lists::id, lists::name))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect();
+    let mut tags: HashMap<i64, Vec<ListRef>> = HashMap::new();
+    for (contact, id, name) in contact_tags::table
+        .inner_join(lists::table)
+        .filter(contact_tags::contact_id.eq_any(&raw))
+        .order((lists::position.asc(), lists::name.asc()))
+        .select((contact_tags::contact_id, lists::id, lists::name))
+        .load::<(i64, i64, String)>(conn)?
+    {
+        tags.entry(contact).or_default().push(ListRef {
+            id: ListId(id),
+            name,
+        });
+    }
+    let mut values: HashMap<i64, Vec<CustomValue>> = HashMap::new();
+    for (contact, field, name, label, kind, text) in contact_values::table
+        .inner_join(custom_fields::table)
+        .filter(contact_values::contact_id.eq_any(&raw))
+        .order((custom_fields::position.asc(), custom_fields::id.asc()))
+        .select((
+            contact_values::contact_id,
+            custom_fields::id,
+            custom_fields::name,
+            custom_fields::label,
+            custom_fields::field_type,
+            contact_values::value_text,
+        ))
+        .load::<(i64, i64, String, String, String, String)>(conn)?
+    {
+        let field_type = FieldType::parse(&kind).map_err(corrupt)?;
+        values.entry(contact).or_default().push(CustomValue {
+            field_id: CustomFieldId(field),
+            name: FieldName::parse(&name).map_err(corrupt)?,
+            label,
+            value: FieldValue::from_stored(field_type, &text).map_err(corrupt)?,
+        });
+    }
+    let mut by_id: HashMap<i64, Contact> = HashMap::new();
+    for r in rows {
+        let contact = Contact {
+            id: ContactId(r.id),
+            workspace_id: WorkspaceId(r.workspace_id),
+            created_on: from_db(r.created_on),
+            first_name: r.first_name,
+            last_name: r.last_name,
+            primary_email: r
+                .primary_email
+                .as_deref()
+                .map(EmailAddress::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            primary_phone: r
+                .primary_phone
+                .as_deref()
+                .map(|p| PhoneNumber::parse(p, Region::Us))
+                .transpose()
+                .map_err(corrupt)?,
+            company: r.company,
+            primary_list: ListRef {
+                id: ListId(r.primary_list_id),
+                name: stages.get(&r.primary_list_id).cloned().unwrap_or_default(),
+            },
+            tags: tags.remove(&r.id).unwrap_or_default(),
+            custom: values.remove(&r.id).unwrap_or_default(),
+            last_contacted_at: r.last_contacted_at.map(from_db),
+            deleted_at: r.deleted_at.map(from_db),
+            updated_at: from_db(r.updated_at),
+        };
+        by_id.insert(r.id, contact);
+    }
+    Ok(raw.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// One contact, if its workspace belongs to `owner`.
+pub fn get(conn: &mut Conn, owner: UserId, id: ContactId) -> Result<Contact, StorageError> {
+    owner_workspace(conn, owner, id)?;
+    load(conn, &[id])?.pop().ok_or(StorageError::NotFound)
+}
+
+/// Turns what a person typed into an FTS5 query: every word must match the start of a word.
+/// Words are quoted, so FTS syntax in the input is just text.
+pub fn fts_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(12)
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+type Filter = Box<dyn BoxableExpression<contacts::table, diesel::sqlite::Sqlite, SqlType = Bool>>;
+
+fn value_exists(field: CustomFieldId, condition: &str) -> diesel::expression::SqlLiteral<Bool> {
+    sql::<Bool>(&format!(
+        "EXISTS (SELECT 1 FROM contact_values v WHERE v.contact_id = contacts.id AND v.field_id = {} AND {condition}",
+        field.0
+    ))
+}
+
+fn filters(query: &ContactQuery) -> Vec<Filter> {
+    let mut out: Vec<Filter> = Vec::new();
+    if let Some(fts) = query.text.as_deref().and_then(fts_query) {
+        out.push(Box::new(
+            sql::<Bool>("contacts.id IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ")
+                .bind::<Text, _>(fts)
+                .sql(")"),
+        ));
+    }
+    if let Some(stage) = query.stage {
+        out.push(Box::new(contacts::primary_list_id.eq(stage.0)));
+    }
+    if let Some(tag) = query.tag {
+        out.push(Box::new(
+            sql::<Bool>("EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = contacts.id AND t.list_id = ")
+                .bind::<BigInt, _>(tag.0)
+                .sql(")"),
+        ));
+    }
+    for f in &query.custom {
+        let value = f.value.clone().unwrap_or_default();
+        let filter: Filter = match f.op {
+            FilterOp::Equals => Box::new(
+                value_exists(f.field_id, "v.value_text = ")
+                    .bind::<Text, _>(value)
+                    .sql(")"),
+            ),
+            FilterOp::Contains => {
+                let escaped = value
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                Box::new(
+                    value_exists(f.field_id, "v.value_text LIKE ")
+                        .bind::<Text, _>(format!("%{escaped}%"))
+                        .sql(" ESCAPE '\\')"),
+                )
+            }
+            FilterOp::Before => Box::new(
+                value_exists(f.field_id, "v.value_date < ")
+                    .bind::<Text, _>(value)
+                    .sql(")"),
+            ),
+            FilterOp::After => Box::new(
+                value_exists(f.field_id, "v.value_date > ")
+                    .bind::<Text, _>(value)
+                    .sql(")"),
+            ),
+            FilterOp::GreaterThan | FilterOp::LessThan => {
+                let number: f64 = value.parse().unwrap_or(0.0);
+                let op = if f.op == FilterOp::GreaterThan {
+                    "v.value_number > "
+                } else {
+                    "v.value_number < "
+                };
+                Box::new(
+                    value_exists(f.field_id, op)
+                        .bind::<Double, _>(number)
+                        .sql(")"),
+                )
+            }
+            FilterOp::IsEmpty => Box::new(sql::<Bool>(&format!(
+                "NOT EXISTS (SELECT 1 FROM contact_values v WHERE v.contact_id = contacts.id AND v.field_id = {})",
+                f.field_id.0
+            ))),
+        };
+        out.push(filter);
+    }
+    if let Some(since) = query.not_contacted_since {
+        out.push(Box::new(
+            contacts::last_contacted_at
+                .is_null()
+                .or(contacts::last_contacted_at.lt(to_db(since)))
+                .assume_not_null(),
+        ));
+    }
+    out
+}
+
+/// The ids of the workspace's contacts that match, one page of them, and how many match.
+pub fn search(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    query: &ContactQuery,
+    page: PageRequest,
+) -> Result<Page<ContactId>, StorageError> {
+    let build = || {
+        let mut q = contacts::table
+            .filter(contacts::workspace_id.eq(workspace.0))
+            .into_boxed();
+        q = if query.trash {
+            q.filter(contacts::deleted_at.is_not_null())
+        } else {
+            q.filter(contacts::deleted_at.is_null())
+        };
+        for f in filters(query) {
+            q = q.filter(f);
+        }
+        q
+    };
+    let total: i64 = build().count().get_result(conn)?;
+    let order = match query.sort {
+        ContactSort::Name => {
+            "contacts.last_name = '', contacts.last_name COLLATE NOCASE, contacts.first_name COLLATE NOCASE, contacts.id"
+        }
+        ContactSort::Newest => "contacts.created_on DESC, contacts.id DESC",
+        ContactSort::Oldest => "contacts.created_on, contacts.id",
+        ContactSort::LastContacted => {
+            "contacts.last_contacted_at IS NOT NULL, contacts.last_contacted_at, contacts.id"
+        }
+        ContactSort::Updated => "contacts.updated_at DESC, contacts.id DESC",
+    };
+    let ids: Vec<i64> = build()
+        .order(sql::<Text>(order))
+        .limit(page.limit())
+        .offset(page.offset())
+        .select(contacts::id)
+        .load(conn)?;
+    Ok(Page::new(
+        ids.into_iter().map(ContactId).collect(),
+        total,
+        page,
+    ))
+}
+
+/// Rewrites the contact's search document: names, email, phone (several spellings), company,
+/// custom values and notes.
+pub fn reindex(conn: &mut Conn, id: ContactId) -> Result<(), StorageError> {
+    let Some(row): Option<ContactRow> = contacts::table
+        .find(id.0)
+        .select(ContactRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(());
+    };
+    let mut parts = vec![row.first_name, row.last_name, row.company];
+    if let Some(email) = row.primary_email {
+        parts.push(email);
+    }
+    if let Some(phone) = row.primary_phone {
+        parts.extend(phone_spellings(&phone));
+    }
+    let values: Vec<String> = contact_values::table
+        .filter(contact_values::contact_id.eq(id.0))
+        .select(contact_values::value_text)
+        .load(conn)?;
+    parts.extend(values);
+    let notes: Vec<String> = contact_log::table
+        .filter(contact_log::contact_id.eq(id.0))
+        .filter(contact_log::kind.eq_any(["note", "call"]))
+        .select(contact_log::body)
+        .load(conn)?;
+    parts.extend(notes);
+    let doc = parts.join(" ");
+    diesel::sql_query("DELETE FROM contacts_fts WHERE rowid = ?")
+        .bind::<BigInt, _>(id.0)
+        .execute(conn)?;
+    diesel::sql_query("INSERT INTO contacts_fts (rowid, doc) VALUES (?, ?)")
+        .bind::<BigInt, _>(id.0)
+        .bind::<Text, _>(doc)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// `+14155550123` is found by `4155550123`, `415`, `555` or `0123`.
+fn phone_spellings(e164: &str) -> Vec<String> {
+    let digits: String = e164.chars().filter(char::is_ascii_digit).collect();
+    let mut out = vec![digits.clone()];
+    if let Some(national) = digits
+        .strip_prefix('1')
+        .filter(|n| n.len() == 10 && e164.starts_with("+1"))
+    {
+        out.push(national.to_owned());
+        out.push(format!(
+            "{} {} {}",
+            &national[..3],
+            &national[3..6],
+            &national[6..]
+        ));
+    }
+    out
+}
+
+/// How many contacts have a search document (for tests and health checks).
+pub fn indexed_document_count(conn: &mut Conn) -> Result<i64, StorageError> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let rows: Vec<Count> =
+        diesel::sql_query("SELECT count(*) AS n FROM contacts_fts").load(conn)?;
+    Ok(rows.first().map_or(0, |c| c.n))
+}
+
+/// Every contact (trashed ones too) whose stage is `stage`.
+pub fn in_stage(conn: &mut Conn, stage: ListId) -> Result<Vec<ContactId>, StorageError> {
+    let ids: Vec<i64> = contacts::table
+        .filter(contacts::primary_list_id.eq(stage.0))
+        .select(contacts::id)
+        .load(conn)?;
+    Ok(ids.into_iter().map(ContactId).collect())
+}
+
+pub fn any_in_stage(conn: &mut Conn, stage: ListId) -> Result<bool, StorageError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        contacts::table.filter(contacts::primary_list_id.eq(stage.0)),
+    ))
+    .get_result(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_text_becomes_a_safe_prefix_query() {
+        let check = |input: &str, expected: Option<&str>| {
+            assert_eq!(fts_query(input).as_deref(), expected, "{input:?}")
+        };
+        check("Mona", Some("\"Mona\"*"));
+        check("  mona  lisa ", Some("\"mona\"* \"lisa\"*"));
+        check("mona@ex", Some("\"mona\"* \"ex\"*"));
+        check("\" OR 1=1 --", Some("\"OR\"* \"1\"* \"1\"*"));
+        check("NEAR(a b)", Some("\"NEAR\"* \"a\"* \"b\"*"));
+        check("***", None);
+        check("", None);
+    }
+
+    fn workspace(db: &crate::Db, owner: &str) -> (WorkspaceId, Vec<ListId>) {
+        use domain::list::ListKind;
+        db.write(|conn| {
+            let now = Utc::now();
+            let user = crate::users::insert(
+                conn,
+                &domain::user::Username::parse(owner).unwrap(),
+                &domain::user::DisplayName::parse(owner).unwrap(),
+                "x",
+                now,
+            )?;
+            let ws = crate::workspaces::insert(
+                conn,
+                user.id,
+                &domain::workspace::NewWorkspace {
+                    name: domain::workspace::WorkspaceName::parse("W").unwrap(),
+                    color: None,
+                    time_zone: Default::default(),
+                    postal_address: String::new(),
+                },
+                &domain::workspace::Color::nth_default(0),
+                now,
+            )?;
+            crate::lists::create_defaults(conn, ws.id, now)?;
+            let tag = crate::lists::insert(conn, ws.id, ListKind::Secondary, "Hot", now)?;
+            let mut ids: Vec<ListId> =
+                crate::lists::for_workspace(conn, ws.id, Some(ListKind::Primary))?
+                    .into_iter()
+                    .map(|l| l.id)
+                    .collect();
+            ids.push(tag);
+            Ok::<_, StorageError>((ws.id, ids))
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_database_keeps_exactly_one_stage_per_contact() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::Db::open_in(dir.path()).unwrap();
+        db.migrate().unwrap();
+        let (ws, lists) = workspace(&db, "alice");
+        let (other_ws, other_lists) = workspace(&db, "bob");
+        let (stage, tag) = (lists[0], *lists.last().unwrap());
+        let base = BaseFields {
+            first_name: "Mona".into(),
+            ..Default::default()
+        };
+        let now = Utc::now();
+        let insert = |list: ListId, ws: WorkspaceId| db.write(|c| insert(c, ws, &base, list, now));
+        let id = insert(stage, ws).unwrap();
+        assert!(insert(tag, ws).is_err(), "a tag is not a stage");
+        assert!(
+            insert(other_lists[0], ws).is_err(),
+            "another workspace's stage"
+        );
+        assert!(insert(ListId(999_999), ws).is_err(), "no such list");
+        assert!(db.write(|c| set_stage(c, id, tag, now)).is_err());
+        assert!(db.write(|c| set_stage(c, id, other_lists[1], now)).is_err());
+        assert!(db.write(|c| set_stage(c, id, lists[1], now)).is_ok());
+        // A stage that holds contacts cannot be removed from under them.
+        assert!(db.write(|c| crate::lists::delete(c, lists[1])).is_err());
+        // Tags must belong to the contact's workspace too.
+        assert!(db.write(|c| add_tag(c, ws, id, tag)).unwrap());
+        assert!(
+            db.write(|c| add_tag(c, other_ws, id, *other_lists.last().unwrap()))
+                .is_err()
+        );
+        assert!(
+            db.write(|c| add_tag(c, ws, id, lists[0])).is_err(),
+            "a stage is not a tag"
+        );
+    }
+
+    #[test]
+    fn trash_and_purge_keep_the_search_index_in_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::Db::open_in(dir.path()).unwrap();
+        db.migrate().unwrap();
+        let (ws, lists) = workspace(&db, "alice");
+        let now = Utc::now();
+        let base = BaseFields {
+            first_name: "Monalisa".into(),
+            ..Default::default()
+        };
+        let id = db
+            .write(|c| {
+                let id = insert(c, ws, &base, lists[0], now)?;
+                reindex(c, id)?;
+                Ok::<_, StorageError>(id)
+            })
+            .unwrap();
+        let find = |trash: bool| {
+            let q = ContactQuery {
+                text: Some("mona".into()),
+                trash,
+                ..Default::default()
+            };
+            db.read(|c| search(c, ws, &q, PageRequest::default()))
+                .unwrap()
+                .total
+        };
+        assert_eq!((find(false), find(true)), (1, 0));
+        db.write(|c| set_trashed(c, id, Some(now), now)).unwrap();
+        assert_eq!((find(false), find(true)), (0, 1));
+        let purged = db.write(|c| purge_trash(c, ws, now)).unwrap();
+        assert_eq!(purged, [id]);
+        assert_eq!(db.read(indexed_document_count).unwrap(), 0);
+        assert_eq!((find(false), find(true)), (0, 0));
+    }
+
+    #[test]
+    fn phones_are_findable_by_their_parts() {
+        assert_eq!(
+            phone_spellings("+14155550123"),
+            ["14155550123", "4155550123", "415 555 0123"]
+        );
+        assert_eq!(phone_spellings("+447911123456"), ["447911123456"]);
+    }
+}
