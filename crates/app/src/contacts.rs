@@ -585,12 +585,21 @@ fn add_log(
     })
 }
 
+/// Checks the contact is the caller's before anything is validated, so another user's id is a
+/// plain "not found" whatever was sent.
+fn check_owner(app: &App, caller: &Caller, id: ContactId) -> Result<(), AppError> {
+    app.db()
+        .read(|c| contacts::owner_workspace(c, caller.user_id, id))?;
+    Ok(())
+}
+
 pub fn add_note(
     app: &App,
     caller: &Caller,
     id: ContactId,
     text: &str,
 ) -> Result<LogEntry, AppError> {
+    check_owner(app, caller, id)?;
     let body = parse_note(text)?;
     let summary: String = body
         .lines()
@@ -619,6 +628,7 @@ pub fn log_call(
     outcome: CallOutcome,
     note: &str,
 ) -> Result<LogEntry, AppError> {
+    check_owner(app, caller, id)?;
     if minutes > 24 * 60 {
         return Err(ValidationError::new(
             "duration_minutes",

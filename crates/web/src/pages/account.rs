@@ -16,6 +16,7 @@ use crate::views::layout::{FlashKind, Section};
 pub enum Tab {
     Account,
     Security,
+    Fields,
     ApiKeys,
     Activity,
 }
@@ -35,6 +36,7 @@ pub fn tabs(active: Tab) -> Markup {
         nav ."mb-6 flex gap-1 overflow-x-auto" aria-label="Settings" {
             (tab("/settings/account", "Account", Tab::Account))
             (tab("/settings/security", "Sign-in & security", Tab::Security))
+            (tab("/settings/fields", "Custom fields", Tab::Fields))
             (tab("/settings/api-keys", "API keys", Tab::ApiKeys))
             (tab("/settings/audit", "Activity", Tab::Activity))
         }

@@ -4,6 +4,10 @@
 pub mod account;
 pub mod api_keys;
 pub mod audit;
+pub mod board;
+pub mod contact;
+pub mod contacts;
+pub mod fields;
 pub mod health;
 pub mod home;
 pub mod login;

@@ -36,6 +36,8 @@ pub struct Chrome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     WorkspaceHome,
+    Contacts,
+    Board,
     WorkspaceSettings,
     WorkspaceAudit,
     Workspaces,
@@ -169,6 +171,8 @@ fn workspace_nav(ws: &Workspace, section: Section) -> Markup {
         nav ."border-b border-slate-200 bg-white" aria-label="Workspace" {
             div ."mx-auto flex max-w-6xl gap-1 overflow-x-auto px-4" {
                 (link(format!("/w/{}", ws.id), "Home", Section::WorkspaceHome))
+                (link(format!("/w/{}/contacts", ws.id), "Contacts", Section::Contacts))
+                (link(format!("/w/{}/board", ws.id), "Board", Section::Board))
                 (link(format!("/w/{}/settings", ws.id), "Settings", Section::WorkspaceSettings))
                 (link(format!("/w/{}/audit", ws.id), "Audit log", Section::WorkspaceAudit))
             }
