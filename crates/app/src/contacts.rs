@@ -757,3 +757,182 @@ pub fn query_from_params(
         Ok(query)
     })
 }
+
+/// Groups of contacts in the workspace that look like the same person (same email or phone).
+pub fn duplicate_groups(
+    app: &App,
+    caller: &Caller,
+    ws: WorkspaceId,
+) -> Result<Vec<(&'static str, Vec<Contact>)>, AppError> {
+    app.db().read(|conn| {
+        storage::workspaces::get(conn, caller.user_id, ws)?;
+        let groups = contacts::duplicate_groups(conn, ws)?;
+        let mut out = Vec::new();
+        for (field, ids) in groups {
+            out.push((field, contacts::load(conn, &ids)?));
+        }
+        Ok(out)
+    })
+}
+
+/// Which contact's value wins where the two differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Target,
+    Source,
+}
+
+impl Side {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim() {
+            "target" => Some(Side::Target),
+            "source" => Some(Side::Source),
+            _ => None,
+        }
+    }
+}
+
+/// The fields on which two contacts differ (both have a value, and the values differ): base
+/// field names, `primary_list`, and custom field names.
+pub fn conflicts(target: &Contact, source: &Contact) -> Vec<String> {
+    let mut out = Vec::new();
+    let base = |c: &Contact| {
+        [
+            ("first_name", c.first_name.clone()),
+            ("last_name", c.last_name.clone()),
+            (
+                "primary_email",
+                c.primary_email
+                    .as_ref()
+                    .map(|e| e.as_str().to_owned())
+                    .unwrap_or_default(),
+            ),
+            (
+                "primary_phone",
+                c.primary_phone
+                    .as_ref()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default(),
+            ),
+            ("company", c.company.clone()),
+        ]
+    };
+    for ((name, t), (_, s)) in base(target).into_iter().zip(base(source)) {
+        if !t.is_empty() && !s.is_empty() && t != s {
+            out.push(name.to_owned());
+        }
+    }
+    if target.primary_list.id != source.primary_list.id {
+        out.push("primary_list".to_owned());
+    }
+    for v in &target.custom {
+        if let Some(other) = source.custom_value(v.name.as_str())
+            && *other != v.value
+        {
+            out.push(v.name.as_str().to_owned());
+        }
+    }
+    out
+}
+
+/// Merges `source` into `target`: each conflicting field takes the side named in
+/// `resolutions` (the target's when not named), fields only the source has are carried over,
+/// tags are united, the whole log moves to the target, "Merged <source> into <target>" is
+/// logged, and the source goes to the trash (restorable).
+pub fn merge(
+    app: &App,
+    caller: &Caller,
+    target_id: ContactId,
+    source_id: ContactId,
+    resolutions: &[(String, Side)],
+) -> Result<Contact, AppError> {
+    app.db().write(|conn| {
+        let target = contacts::get(conn, caller.user_id, target_id)?;
+        let source = contacts::get(conn, caller.user_id, source_id)?;
+        if target.workspace_id != source.workspace_id {
+            return Err(AppError::NotFound);
+        }
+        if target_id == source_id {
+            return Err(ValidationError::new("source_id", "Choose two different contacts to merge.").into());
+        }
+        if source.deleted_at.is_some() || target.deleted_at.is_some() {
+            return Err(ValidationError::new("source_id", "Restore the contact from the trash before merging it.").into());
+        }
+        let known = conflicts(&target, &source);
+        for (field, _) in resolutions {
+            if !known.contains(field) && !is_mergeable_field(field, &target, &source) {
+                return Err(ValidationError::new(field.clone(), format!("'{field}' is not a field of these contacts.")).into());
+            }
+        }
+        let side = |field: &str| resolutions.iter().find(|(f, _)| f == field).map_or(Side::Target, |(_, s)| *s);
+        let pick = |field: &str, t: String, s: String| -> String {
+            if t.is_empty() || (side(field) == Side::Source && !s.is_empty()) { s } else { t }
+        };
+        let email = |c: &Contact| c.primary_email.as_ref().map(|e| e.as_str().to_owned()).unwrap_or_default();
+        let phone = |c: &Contact| c.primary_phone.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default();
+        let (first, last, em, ph, co) = (
+            pick("first_name", target.first_name.clone(), source.first_name.clone()),
+            pick("last_name", target.last_name.clone(), source.last_name.clone()),
+            pick("primary_email", email(&target), email(&source)),
+            pick("primary_phone", phone(&target), phone(&source)),
+            pick("company", target.company.clone(), source.company.clone()),
+        );
+        let base = BaseFields::parse(
+            &RawBaseFields { first_name: &first, last_name: &last, primary_email: &em, primary_phone: &ph, company: &co },
+            Region::default(),
+        )?;
+        let now = Utc::now();
+        contacts::update_base(conn, target_id, &base, now)?;
+        if side("primary_list") == Side::Source {
+            change_stage(conn, caller, &target, source.primary_list.id, now)?;
+        }
+        for tag in &source.tags {
+            contacts::add_tag(conn, target.workspace_id, target_id, tag.id)?;
+        }
+        for v in &source.custom {
+            let keep_target = target.custom_value(v.name.as_str()).is_some() && side(v.name.as_str()) == Side::Target;
+            if !keep_target {
+                contacts::set_value(conn, target_id, v.field_id, &v.value.to_stored())?;
+            }
+        }
+        storage::contact_log::reassign(conn, source_id, target_id)?;
+        let summary = format!("Merged {} into {}", source.display_name(), target.display_name());
+        storage::contact_log::insert(
+            conn,
+            target_id,
+            &NewLogEntry::new(LogKind::System, summary.clone(), now).meta(serde_json::json!({"source_id": source_id, "resolutions": resolutions.iter().map(|(f, s)| (f.clone(), if *s == Side::Source { "source" } else { "target" })).collect::<std::collections::BTreeMap<_, _>>()})),
+            Some(caller.user_id),
+            now,
+        )?;
+        contacts::set_trashed(conn, source_id, Some(now), now)?;
+        storage::contact_log::insert(conn, source_id, &NewLogEntry::new(LogKind::System, summary, now), Some(caller.user_id), now)?;
+        contacts::reindex(conn, target_id)?;
+        contacts::reindex(conn, source_id)?;
+        let after = contacts::load(conn, &[target_id])?.pop().ok_or(AppError::NotFound)?;
+        storage::audit::insert(
+            conn,
+            &caller
+                .audit("contact.merge", "contact")
+                .workspace(target.workspace_id)
+                .entity(target_id)
+                .before(&serde_json::json!({"target": target, "source": source}))
+                .after(&after),
+            now,
+        )?;
+        Ok(after)
+    })
+}
+
+fn is_mergeable_field(field: &str, target: &Contact, source: &Contact) -> bool {
+    [
+        "first_name",
+        "last_name",
+        "primary_email",
+        "primary_phone",
+        "company",
+        "primary_list",
+    ]
+    .contains(&field)
+        || target.custom_value(field).is_some()
+        || source.custom_value(field).is_some()
+}

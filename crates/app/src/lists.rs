@@ -30,6 +30,10 @@ pub fn for_workspace(
     })
 }
 
+pub fn get(app: &App, caller: &Caller, id: ListId) -> Result<List, AppError> {
+    Ok(app.db().read(|c| lists::get(c, caller.user_id, id))?)
+}
+
 pub fn create(
     app: &App,
     caller: &Caller,

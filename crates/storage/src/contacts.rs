@@ -588,6 +588,61 @@ pub fn any_in_stage(conn: &mut Conn, stage: ListId) -> Result<bool, StorageError
     .get_result(conn)?)
 }
 
+/// Groups of live contacts in the workspace that share a lower-cased email or an E.164 phone,
+/// each with the field they share.
+pub fn duplicate_groups(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+) -> Result<Vec<(&'static str, Vec<ContactId>)>, StorageError> {
+    let live = || {
+        contacts::table
+            .filter(contacts::workspace_id.eq(workspace.0))
+            .filter(contacts::deleted_at.is_null())
+    };
+    let by_email: Vec<(Option<String>, i64)> = live()
+        .filter(contacts::email_key.is_not_null())
+        .filter(sql::<Bool>(
+            "contacts.email_key IN (SELECT email_key FROM contacts c2 WHERE c2.workspace_id = contacts.workspace_id \
+             AND c2.deleted_at IS NULL AND c2.email_key IS NOT NULL GROUP BY email_key HAVING count(*) > 1)",
+        ))
+        .order((contacts::email_key.asc(), contacts::id.asc()))
+        .select((contacts::email_key, contacts::id))
+        .load(conn)?;
+    let by_phone: Vec<(Option<String>, i64)> = live()
+        .filter(contacts::primary_phone.is_not_null())
+        .filter(sql::<Bool>(
+            "contacts.primary_phone IN (SELECT primary_phone FROM contacts c2 WHERE c2.workspace_id = contacts.workspace_id \
+             AND c2.deleted_at IS NULL AND c2.primary_phone IS NOT NULL GROUP BY primary_phone HAVING count(*) > 1)",
+        ))
+        .order((contacts::primary_phone.asc(), contacts::id.asc()))
+        .select((contacts::primary_phone, contacts::id))
+        .load(conn)?;
+    let mut groups: Vec<(&'static str, Vec<ContactId>)> = Vec::new();
+    for (field, rows) in [("primary_email", by_email), ("primary_phone", by_phone)] {
+        let mut current: Option<String> = None;
+        for (key, id) in rows {
+            if key != current {
+                groups.push((field, Vec::new()));
+                current = key;
+            }
+            if let Some((_, ids)) = groups.last_mut() {
+                ids.push(ContactId(id));
+            }
+        }
+    }
+    // A pair that shares both email and phone is listed once.
+    let mut seen: Vec<Vec<ContactId>> = Vec::new();
+    groups.retain(|(_, ids)| {
+        if seen.contains(ids) {
+            false
+        } else {
+            seen.push(ids.clone());
+            true
+        }
+    });
+    Ok(groups)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

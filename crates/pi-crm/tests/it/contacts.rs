@@ -437,3 +437,129 @@ async fn trash_notes_and_restore() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn duplicates_are_listed_and_merged() {
+    let app = spawn_app().await;
+    let (api, ws) = setup(&app).await;
+    field(
+        &api,
+        ws,
+        json!({"label": "Referral source", "field_type": "text"}),
+    )
+    .await;
+    field(
+        &api,
+        ws,
+        json!({"label": "Loan amount", "field_type": "number"}),
+    )
+    .await;
+    let target = contact(&api, ws, json!({
+        "first_name": "Mona", "last_name": "Nguyen", "primary_email": "mona@example.com", "company": "Old Co",
+        "tags": ["Hot Leads"], "custom": {"loan_amount": 100}
+    })).await;
+    let source = contact(&api, ws, json!({
+        "first_name": "Monalisa", "primary_email": "MONA@example.com", "primary_phone": "415 555 0123", "company": "New Co",
+        "primary_list": "Prospects", "tags": ["Referred by John"], "custom": {"referral_source": "John", "loan_amount": 250},
+        "allow_duplicate": true
+    })).await;
+    let (tid, sid) = (
+        target["id"].as_i64().unwrap(),
+        source["id"].as_i64().unwrap(),
+    );
+    api.send(
+        Method::POST,
+        &format!("/api/v1/contacts/{sid}/notes"),
+        json!({"body": "Met at the open house"}),
+    )
+    .await;
+
+    let (status, dups) = api
+        .get(&format!("/api/v1/workspaces/{ws}/duplicates"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(dups["items"].as_array().unwrap().len(), 1, "{dups}");
+    assert_eq!(dups["items"][0]["reason"], "primary_email");
+    assert_eq!(dups["items"][0]["contacts"].as_array().unwrap().len(), 2);
+
+    let (status, bad) = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/contacts/{tid}/merge"),
+            json!({"source_id": sid, "resolutions": {"company": "maybe"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let (status, merged) = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/contacts/{tid}/merge"),
+            json!({"source_id": sid, "resolutions": {"first_name": "source", "primary_list": "source", "loan_amount": "target"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{merged}");
+    assert_eq!(merged["first_name"], "Monalisa", "resolved to the source");
+    assert_eq!(merged["last_name"], "Nguyen", "only the target had it");
+    assert_eq!(
+        merged["company"], "Old Co",
+        "a conflict not named keeps the target's"
+    );
+    assert_eq!(
+        merged["primary_phone"], "+14155550123",
+        "only the source had it"
+    );
+    assert_eq!(merged["primary_list"], "Prospects");
+    assert_eq!(merged["tags"], json!(["Hot Leads", "Referred by John"]));
+    assert_eq!(merged["custom"]["referral_source"], "John");
+    assert_eq!(merged["custom"]["loan_amount"], 100);
+    let (_, log) = api
+        .get(&format!("/api/v1/contacts/{tid}/log?limit=50"))
+        .await;
+    let summaries: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["summary"].as_str().unwrap())
+        .collect();
+    assert!(
+        summaries.contains(&"Merged Monalisa into Mona Nguyen"),
+        "{summaries:?}"
+    );
+    assert!(
+        summaries.contains(&"Met at the open house"),
+        "the source's log moved over: {summaries:?}"
+    );
+    let (_, gone) = api.get(&format!("/api/v1/contacts/{sid}")).await;
+    assert!(
+        gone["deleted_at"].is_string(),
+        "the source is in the trash, recoverable"
+    );
+    let (_, dups) = api
+        .get(&format!("/api/v1/workspaces/{ws}/duplicates"))
+        .await;
+    assert_eq!(dups["items"].as_array().unwrap().len(), 0);
+
+    // Another user's contact cannot be pulled in as the source.
+    app.add_user("bob");
+    let bob = app.api(&app.api_key("bob", SCOPES));
+    let (_, bws) = bob
+        .send(Method::POST, "/api/v1/workspaces", json!({"name": "Bob's"}))
+        .await;
+    let theirs = contact(
+        &bob,
+        bws["id"].as_i64().unwrap(),
+        json!({"first_name": "Bob's client"}),
+    )
+    .await;
+    let (status, answer) = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/contacts/{tid}/merge"),
+            json!({"source_id": theirs["id"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    let (status, _) = bob.get(&format!("/api/v1/contacts/{}", theirs["id"])).await;
+    assert_eq!(status, StatusCode::OK, "Bob's contact is untouched");
+    app.stop().await;
+}

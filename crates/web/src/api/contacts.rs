@@ -406,3 +406,88 @@ pub async fn add_note(
     .await?;
     Ok(HttpResponse::Created().json(LogJson::from(entry)))
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct DuplicateGroup {
+    /// What they share: `primary_email` or `primary_phone`.
+    pub reason: String,
+    pub contacts: Vec<ContactJson>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DuplicateList {
+    pub items: Vec<DuplicateGroup>,
+}
+
+/// Contacts of a workspace that share an email (ignoring case and spaces) or a phone number.
+#[utoipa::path(get, path = "/api/v1/workspaces/{workspace_id}/duplicates", tag = "contacts",
+    params(("workspace_id" = i64, Path, description = "Workspace id")),
+    responses((status = 200, body = DuplicateList), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = ["contacts:read"])))]
+pub async fn duplicates(api: ApiCaller, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    api.require(Scope::ContactsRead)?;
+    let (caller, ws) = (api.caller.clone(), WorkspaceId(path.into_inner()));
+    let groups = blocking(&api.state.app, move |app| {
+        app::contacts::duplicate_groups(app, &caller, ws)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(DuplicateList {
+        items: groups
+            .into_iter()
+            .map(|(reason, contacts)| DuplicateGroup {
+                reason: reason.to_owned(),
+                contacts: contacts.into_iter().map(ContactJson::from).collect(),
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    /// The contact merged into this one; it goes to the trash.
+    pub source_id: i64,
+    /// For each conflicting field (base field, `primary_list`, or custom field name): `"target"`
+    /// or `"source"`. A conflicting field not named keeps the target's value; fields only the
+    /// source has are carried over.
+    #[schema(value_type = Object)]
+    pub resolutions: Option<Map<String, Value>>,
+}
+
+/// Merge another contact into this one.
+#[utoipa::path(post, path = "/api/v1/contacts/{contact_id}/merge", tag = "contacts",
+    params(("contact_id" = i64, Path, description = "The surviving contact")),
+    request_body = MergeRequest,
+    responses((status = 200, body = ContactJson), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = ["contacts:write"])))]
+pub async fn merge(
+    api: ApiCaller,
+    path: web::Path<i64>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    api.require(Scope::ContactsWrite)?;
+    let (caller, id) = (api.caller.clone(), ContactId(path.into_inner()));
+    let c = caller.clone();
+    blocking(&api.state.app, move |app| app::contacts::get(app, &c, id)).await?;
+    let req: MergeRequest = parse_json(&read_body(body).await?)?;
+    let mut resolutions = Vec::new();
+    for (field, side) in req.resolutions.unwrap_or_default() {
+        let side = side
+            .as_str()
+            .and_then(app::contacts::Side::parse)
+            .ok_or_else(|| {
+                ApiError::validation(
+                    &field,
+                    format!("Resolve '{field}' with \"target\" or \"source\"."),
+                )
+            })?;
+        resolutions.push((field, side));
+    }
+    let source = ContactId(req.source_id);
+    let merged = blocking(&api.state.app, move |app| {
+        app::contacts::merge(app, &caller, id, source, &resolutions)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ContactJson::from(merged)))
+}

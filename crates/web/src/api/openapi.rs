@@ -13,13 +13,13 @@ use crate::errors::{ErrorBody, ErrorEnvelope};
     paths(
         workspaces::list, workspaces::create, workspaces::get, workspaces::patch, me::show, audit::list,
         contacts::list, contacts::create, contacts::get, contacts::patch, contacts::delete, contacts::restore,
-        contacts::log, contacts::add_note,
+        contacts::log, contacts::add_note, contacts::duplicates, contacts::merge,
         custom_fields::list, custom_fields::create, custom_fields::patch, custom_fields::delete,
         lists::list, lists::create,
     ),
     components(schemas(
         workspaces::WorkspaceJson, workspaces::CreateRequest, workspaces::PatchRequest, me::MeJson, audit::AuditJson,
-        contacts::ContactJson, contacts::ContactRequest, contacts::NameOrId, contacts::LogJson, contacts::LogPage, contacts::NoteRequest,
+        contacts::ContactJson, contacts::ContactRequest, contacts::NameOrId, contacts::LogJson, contacts::LogPage, contacts::NoteRequest, contacts::DuplicateGroup, contacts::DuplicateList, contacts::MergeRequest,
         custom_fields::CustomFieldJson, custom_fields::CustomFieldList, custom_fields::CreateFieldRequest, custom_fields::PatchFieldRequest,
         lists::ListJson, lists::ListList, lists::CreateListRequest,
         ErrorEnvelope, ErrorBody,

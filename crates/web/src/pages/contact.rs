@@ -67,7 +67,8 @@ fn notices(l: &Loaded) -> Vec<(&'static str, Markup)> {
     for d in &l.duplicates {
         out.push(("border-amber-300 bg-amber-50", html! {
             "Possible duplicate: " a ."font-medium underline" href=(format!("/contacts/{}", d.id)) { (d.display_name()) }
-            " has the same email or phone."
+            " has the same email or phone. "
+            a ."font-medium underline" href=(format!("/contacts/{}/merge?source={}", l.contact.id, d.id)) { "Compare and merge" }
         }));
     }
     let today = Utc::now().date_naive();

@@ -190,6 +190,7 @@ pub async fn list(
                             }
                         }
                     } @else {
+                        a ."btn" href=(format!("/w/{}/duplicates", shown.id)) { "Duplicates" }
                         a ."btn" href=(format!("/w/{}/contacts?trash=1", shown.id)) { "Trash" }
                         a ."btn btn-primary" href=(format!("/w/{}/contacts/new", shown.id)) { "New contact" }
                     }

@@ -83,7 +83,11 @@ fn body(csrf: &str, ws: &Workspace, input: &SettingsForm, error: Option<(&str, &
     let general = error.filter(|(f, _)| !known.contains(f)).map(|(_, m)| m);
     let action = format!("/w/{}/settings", ws.id);
     html! {
-        h1 ."mb-6 text-2xl font-semibold" { "Workspace settings" }
+        div ."mb-6 flex flex-wrap items-center gap-3" {
+            h1 ."text-2xl font-semibold" { "Workspace settings" }
+            a ."btn ml-auto" href=(format!("/w/{}/lists", ws.id)) { "Stages and tags" }
+            a ."btn" href="/settings/fields" { "Custom fields" }
+        }
         (form_error(general))
         form ."card max-w-2xl space-y-5" method="post" action=(action) {
             (csrf_field(csrf))
