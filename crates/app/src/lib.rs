@@ -20,6 +20,7 @@ pub mod lists;
 pub mod secrets;
 pub mod sessions;
 pub mod settings;
+pub mod shares;
 pub mod workspaces;
 
 mod error;

@@ -317,3 +317,16 @@ pub struct ContactQuery {
     /// The trash instead of the live contacts.
     pub trash: bool,
 }
+
+/// A contact shared by its owner with another user.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Share {
+    pub id: crate::ids::ShareId,
+    pub contact_id: ContactId,
+    pub owner_user_id: crate::ids::UserId,
+    pub owner_name: String,
+    pub recipient_user_id: crate::ids::UserId,
+    pub recipient_username: String,
+    pub include_log: bool,
+    pub created_at: DateTime<Utc>,
+}

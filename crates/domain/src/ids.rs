@@ -53,3 +53,7 @@ id_type!(
     /// One entry of a contact's communication log.
     LogEntryId
 );
+id_type!(
+    /// A contact shared with another user.
+    ShareId
+);

@@ -17,6 +17,7 @@ pub mod custom_fields;
 pub mod db;
 pub mod lists;
 pub mod sessions;
+pub mod shares;
 pub mod users;
 pub mod workspaces;
 

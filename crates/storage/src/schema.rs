@@ -164,6 +164,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    contact_shares (id) {
+        id -> BigInt,
+        contact_id -> BigInt,
+        owner_user_id -> BigInt,
+        recipient_user_id -> BigInt,
+        include_log -> Bool,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(workspaces -> users (owner_user_id));
 diesel::joinable!(workspace_approvers -> workspaces (workspace_id));
@@ -178,6 +190,7 @@ diesel::joinable!(contact_tags -> lists (list_id));
 diesel::joinable!(contact_values -> contacts (contact_id));
 diesel::joinable!(contact_values -> custom_fields (field_id));
 diesel::joinable!(contact_log -> contacts (contact_id));
+diesel::joinable!(contact_shares -> contacts (contact_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -192,4 +205,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     contact_tags,
     contact_values,
     contact_log,
+    contact_shares,
 );

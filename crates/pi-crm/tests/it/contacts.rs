@@ -563,3 +563,149 @@ async fn duplicates_are_listed_and_merged() {
     assert_eq!(status, StatusCode::OK, "Bob's contact is untouched");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn sharing_save_as_and_revoke() {
+    let app = spawn_app().await;
+    let (andy, ws) = setup(&app).await;
+    field(
+        &andy,
+        ws,
+        json!({"label": "Closing date", "field_type": "date"}),
+    )
+    .await;
+    let c = contact(&andy, ws, json!({"first_name": "Mona", "primary_email": "mona@example.com", "custom": {"closing_date": "2026-12-01"}})).await;
+    let id = c["id"].as_i64().unwrap();
+    andy.send(
+        Method::POST,
+        &format!("/api/v1/contacts/{id}/notes"),
+        json!({"body": "private note"}),
+    )
+    .await;
+
+    app.add_user("monalisa");
+    let mona = app.api(&app.api_key("monalisa", SCOPES));
+    let (_, mws) = mona
+        .send(
+            Method::POST,
+            "/api/v1/workspaces",
+            json!({"name": "Coldwell"}),
+        )
+        .await;
+    let mws = mws["id"].as_i64().unwrap();
+    let (_, shared) = mona.get("/api/v1/shared-contacts").await;
+    assert_eq!(shared["items"].as_array().unwrap().len(), 0);
+
+    let (status, answer) = andy
+        .send(
+            Method::POST,
+            &format!("/api/v1/contacts/{id}/shares"),
+            json!({"username": "nobody"}),
+        )
+        .await;
+    assert_eq!(
+        (status, answer["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("username"))
+    );
+    let (status, share) = andy
+        .send(
+            Method::POST,
+            &format!("/api/v1/contacts/{id}/shares"),
+            json!({"username": "monalisa"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{share}");
+    let (status, _) = andy
+        .send(
+            Method::POST,
+            &format!("/api/v1/contacts/{id}/shares"),
+            json!({"username": "monalisa"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    let (_, shared) = mona.get("/api/v1/shared-contacts").await;
+    let item = &shared["items"][0];
+    assert_eq!(item["first_name"], "Mona");
+    assert_eq!(item["custom"]["closing_date"], "2026-12-01");
+    assert!(
+        item.get("workspace_id").is_none(),
+        "nothing of the owner's workspace"
+    );
+    assert!(item["log"].is_null(), "the log was not shared");
+    let share_id = item["id"].as_i64().unwrap();
+    // The recipient cannot reach the original contact itself.
+    let (status, _) = mona.get(&format!("/api/v1/contacts/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = mona
+        .send(
+            Method::POST,
+            &format!("/api/v1/shared-contacts/{share_id}/save-as"),
+            json!({"workspace_id": ws}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not into the owner's workspace"
+    );
+
+    let (status, copy) = mona
+        .send(
+            Method::POST,
+            &format!("/api/v1/shared-contacts/{share_id}/save-as"),
+            json!({"workspace_id": mws}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{copy}");
+    assert_ne!(copy["id"], c["id"]);
+    assert_eq!(copy["workspace_id"], mws);
+    let (_, log) = mona
+        .get(&format!("/api/v1/contacts/{}/log", copy["id"]))
+        .await;
+    let first = &log["items"].as_array().unwrap().last().unwrap()["summary"];
+    assert_eq!(first, "Saved from a share by andy");
+    assert!(
+        log["items"][0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Closing date"),
+        "values without a field are kept: {log}"
+    );
+
+    let status = andy
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/contacts/{id}/shares/monalisa"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, shared) = mona.get("/api/v1/shared-contacts").await;
+    assert_eq!(
+        shared["items"].as_array().unwrap().len(),
+        0,
+        "the view disappears at once"
+    );
+    let (status, _) = mona
+        .get(&format!("/api/v1/shared-contacts/{share_id}"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = mona.get(&format!("/api/v1/contacts/{}", copy["id"])).await;
+    assert_eq!(status, StatusCode::OK, "the saved copy stays hers");
+    let (_, owner_log) = andy.get(&format!("/api/v1/contacts/{id}/log")).await;
+    let summaries: Vec<&str> = owner_log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["summary"].as_str().unwrap())
+        .collect();
+    assert!(
+        summaries.contains(&"Shared with monalisa")
+            && summaries.contains(&"Stopped sharing with monalisa"),
+        "{summaries:?}"
+    );
+    app.stop().await;
+}

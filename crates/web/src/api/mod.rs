@@ -8,6 +8,7 @@ pub mod custom_fields;
 pub mod lists;
 pub mod me;
 pub mod openapi;
+pub mod shares;
 pub mod workspaces;
 
 use actix_web::web::Bytes;

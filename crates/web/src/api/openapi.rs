@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{audit, contacts, custom_fields, lists, me, workspaces};
+use crate::api::{audit, contacts, custom_fields, lists, me, shares, workspaces};
 use crate::errors::{ErrorBody, ErrorEnvelope};
 
 #[derive(OpenApi)]
@@ -16,16 +16,18 @@ use crate::errors::{ErrorBody, ErrorEnvelope};
         contacts::log, contacts::add_note, contacts::duplicates, contacts::merge,
         custom_fields::list, custom_fields::create, custom_fields::patch, custom_fields::delete,
         lists::list, lists::create,
+        shares::create, shares::revoke, shares::list, shares::get, shares::save_as,
     ),
     components(schemas(
         workspaces::WorkspaceJson, workspaces::CreateRequest, workspaces::PatchRequest, me::MeJson, audit::AuditJson,
         contacts::ContactJson, contacts::ContactRequest, contacts::NameOrId, contacts::LogJson, contacts::LogPage, contacts::NoteRequest, contacts::DuplicateGroup, contacts::DuplicateList, contacts::MergeRequest,
         custom_fields::CustomFieldJson, custom_fields::CustomFieldList, custom_fields::CreateFieldRequest, custom_fields::PatchFieldRequest,
         lists::ListJson, lists::ListList, lists::CreateListRequest,
+        shares::ShareJson, shares::SharedContactJson, shares::SharedContactList, shares::ShareRequest, shares::SaveAsRequest,
         ErrorEnvelope, ErrorBody,
     )),
     modifiers(&BearerAuth),
-    tags((name = "workspaces", description = "Business lines; each is closed to other users"), (name = "contacts", description = "Contacts, their stages, tags, custom values and log"), (name = "custom fields"), (name = "account"), (name = "audit"))
+    tags((name = "workspaces", description = "Business lines; each is closed to other users"), (name = "contacts", description = "Contacts, their stages, tags, custom values and log"), (name = "custom fields"), (name = "sharing", description = "One contact shared read-only with another user"), (name = "account"), (name = "audit"))
 )]
 pub struct ApiDoc;
 

@@ -31,6 +31,7 @@ struct Loaded {
     defs: Vec<CustomFieldDef>,
     duplicates: Vec<Contact>,
     log: Vec<LogEntry>,
+    shares: Vec<domain::contact::Share>,
     ws: domain::workspace::Workspace,
 }
 
@@ -43,12 +44,14 @@ async fn load(who: &SignedIn, id: ContactId, kind: Option<LogKind>) -> Result<Lo
         let defs = app::custom_fields::for_workspace(app, &caller, ws.id)?;
         let duplicates = app::contacts::duplicates_of(app, &caller, id)?;
         let log = app::contacts::log(app, &caller, id, kind, None, LOG_PAGE + 1)?;
+        let shares = app::shares::of_contact(app, &caller, id)?;
         Ok(Loaded {
             contact,
             stages,
             defs,
             duplicates,
             log,
+            shares,
             ws,
         })
     })
@@ -69,6 +72,12 @@ fn notices(l: &Loaded) -> Vec<(&'static str, Markup)> {
             "Possible duplicate: " a ."font-medium underline" href=(format!("/contacts/{}", d.id)) { (d.display_name()) }
             " has the same email or phone. "
             a ."font-medium underline" href=(format!("/contacts/{}/merge?source={}", l.contact.id, d.id)) { "Compare and merge" }
+        }));
+    }
+    for share in &l.shares {
+        out.push(("border-emerald-300 bg-emerald-50", html! {
+            "Shared with " strong { (share.recipient_username) } " since " (when(share.created_at))
+            @if share.include_log { ", with the log" } "."
         }));
     }
     let today = Utc::now().date_naive();
@@ -231,6 +240,26 @@ fn page_body(
                         label ."flex items-center gap-2 text-sm" { input ."h-5 w-5" type="checkbox" name="allow_duplicate" value="1"; "Save anyway" }
                     }
                     button ."btn btn-primary" type="submit" { "Save changes" }
+                }
+                section ."card space-y-3" #sharing {
+                    h2 ."text-lg font-semibold" { "Sharing" }
+                    @for share in &l.shares {
+                        form ."flex items-center gap-2" method="post" action=(format!("/contacts/{}/shares/revoke", c.id)) {
+                            (csrf_field(csrf))
+                            input type="hidden" name="username" value=(share.recipient_username);
+                            span ."flex-1 text-sm" { "Shared with " strong { (share.recipient_username) } }
+                            button ."btn" type="submit" { "Stop sharing" }
+                        }
+                    }
+                    form ."space-y-2" method="post" action=(format!("/contacts/{}/shares", c.id)) {
+                        (csrf_field(csrf))
+                        label ."label" for="share-username" { "Share with (username)" }
+                        input ."input" #share-username name="username" required autocomplete="off";
+                        @if let Some(e) = err("username") { p ."text-sm text-red-700" { (e) } }
+                        label ."flex min-h-11 items-center gap-2 text-sm" { input ."h-5 w-5" type="checkbox" name="include_log" value="1"; "Also share the log" }
+                        button ."btn" type="submit" { "Share" }
+                    }
+                    p ."text-xs text-slate-600" { "They see this contact read-only and can save a copy of their own. Nothing else of yours is visible to them." }
                 }
                 @if c.deleted_at.is_some() {
                     form method="post" action=(format!("/contacts/{}/restore", c.id)) {
@@ -537,4 +566,66 @@ pub async fn log_more(
     })
     .await?;
     Ok(html(log_items(id, kind, &entries)))
+}
+
+#[derive(Deserialize)]
+pub struct ShareForm {
+    #[serde(default)]
+    username: String,
+    include_log: Option<String>,
+}
+
+pub async fn share(
+    who: SignedIn,
+    path: web::Path<i64>,
+    input: web::Form<ShareForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = ContactId(path.into_inner());
+    let (caller, username, include_log) = (
+        who.caller.clone(),
+        input.username.clone(),
+        input.include_log.is_some(),
+    );
+    match blocking(&who.state.app, move |app| {
+        app::contacts::get(app, &caller, id)?;
+        app::shares::share(app, &caller, id, &username, include_log)
+    })
+    .await
+    {
+        Ok(share) => {
+            flash(
+                &who.session,
+                FlashKind::Success,
+                format!("Shared with {}.", share.recipient_username),
+            );
+            Ok(see_other(&format!("/contacts/{id}")))
+        }
+        Err(AppError::Validation(v)) => Ok(html_unprocessable(
+            render(&who, id, None, Some(("username", &v.message)), None).await?,
+        )),
+        Err(AppError::Conflict { message, .. }) => Ok(html_unprocessable(
+            render(&who, id, None, Some(("username", &message)), None).await?,
+        )),
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn unshare(
+    who: SignedIn,
+    path: web::Path<i64>,
+    input: web::Form<ShareForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = ContactId(path.into_inner());
+    let (caller, username) = (who.caller.clone(), input.username.clone());
+    blocking(&who.state.app, move |app| {
+        app::contacts::get(app, &caller, id)?;
+        app::shares::revoke(app, &caller, id, &username)
+    })
+    .await?;
+    flash(
+        &who.session,
+        FlashKind::Success,
+        format!("No longer shared with {}.", input.username.trim()),
+    );
+    Ok(see_other(&format!("/contacts/{id}")))
 }

@@ -15,6 +15,7 @@ pub mod login;
 pub mod merge;
 pub mod security;
 pub mod setup;
+pub mod shared;
 pub mod workspace_settings;
 pub mod workspaces;
 

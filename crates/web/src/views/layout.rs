@@ -107,6 +107,7 @@ fn top_bar(chrome: &Chrome) -> Markup {
                 a ."text-lg font-bold tracking-tight" href="/" { "pi-crm" }
                 (switcher(chrome))
                 div ."ml-auto flex items-center gap-2" {
+                    a ."rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100" href="/shared" { "Shared with me" }
                     a ."rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100" href="/settings/account"
                         title="Your account settings" {
                         (chrome.user.display_name.as_str())
