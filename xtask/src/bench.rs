@@ -1,7 +1,13 @@
-//! `cargo xtask bench`: start-up time and memory of the release binary, measured on this
-//! machine. Each run starts `pi-crm serve` on port 0, times the moment it prints its address
-//! and the first `/readyz` answer, reads its resident memory from `/proc` when idle and after a
-//! burst of requests, and times a graceful stop. Figures go in docs/benchmarks.md.
+//! `cargo xtask bench`: figures for docs/benchmarks.md, measured on this machine with the
+//! release binary.
+//!
+//! - Start-up and memory: each run starts `pi-crm serve` on port 0, times the moment it prints
+//!   its address and the first `/readyz` answer, reads its resident memory from `/proc` when
+//!   idle and after a burst of requests, and times a graceful stop.
+//! - Contacts at size: seeds `PI_CRM_BENCH_CONTACTS` (default 100,000) synthetic contacts with
+//!   `pi-crm seed`, then times the contacts table's queries through the API (server time plus
+//!   a loopback round trip): the first page, a custom-field filter with a tag filter, a
+//!   full-text search, and opening the contact with 200 log entries.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -45,7 +51,182 @@ pub fn run(binary: &Path) -> Result<(), String> {
         &cold,
     );
     report("warm start (existing database)", &warm);
-    Ok(())
+    let contacts = std::env::var("PI_CRM_BENCH_CONTACTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let result = contacts_at_size(binary, &scratch.join("contacts"), contacts);
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+const RUNS_PER_QUERY: usize = 30;
+
+fn run_cli(
+    binary: &Path,
+    data_dir: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Result<String, String> {
+    let mut child = Command::new(binary)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(input.as_bytes())
+            .map_err(|e| e.to_string())?;
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("pi-crm {} failed", args.join(" ")));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The number after `marker` in `text`.
+fn number_after(text: &str, marker: &str) -> Option<i64> {
+    let rest = &text[text.find(marker)? + marker.len()..];
+    rest.trim_start()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn contacts_at_size(binary: &Path, dir: &Path, n: usize) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(dir);
+    run_cli(
+        binary,
+        dir,
+        &["user", "add", "--username", "bench", "--password-stdin"],
+        Some("bench passphrase 1234"),
+    )?;
+    let seeding = Instant::now();
+    let seeded = run_cli(
+        binary,
+        dir,
+        &["seed", "--username", "bench", "--contacts", &n.to_string()],
+        None,
+    )?;
+    let seed_time = seeding.elapsed();
+    let ws = number_after(&seeded, "into workspace").ok_or("no workspace id in the seed output")?;
+    let long = number_after(&seeded, "long log:").ok_or("no contact id in the seed output")?;
+    let key_out = run_cli(
+        binary,
+        dir,
+        &[
+            "apikey",
+            "create",
+            "--username",
+            "bench",
+            "--label",
+            "bench",
+            "--scopes",
+            "contacts:read",
+        ],
+        None,
+    )?;
+    let key = key_out.lines().last().unwrap_or_default().trim().to_owned();
+    let size = std::fs::metadata(dir.join("pi-crm.sqlite3"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+
+    let mut child = Command::new(binary)
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .env("PI_CRM_API_RATE_PER_MINUTE", "100000")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().ok_or("no stdout")?)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .ok_or("no address")?
+        .to_owned();
+    let queries = [
+        (
+            "first page of the table, unfiltered",
+            format!("/api/v1/workspaces/{ws}/contacts"),
+        ),
+        (
+            "custom-field filter + tag filter",
+            format!("/api/v1/workspaces/{ws}/contacts?cf.loan_amount.gt=1500000&tag=VIP"),
+        ),
+        (
+            "full-text search (prefix 'ngu')",
+            format!("/api/v1/workspaces/{ws}/contacts?q=ngu"),
+        ),
+        (
+            "stage filter (~20% of contacts)",
+            format!("/api/v1/workspaces/{ws}/contacts?list=Leads"),
+        ),
+        (
+            "open the contact with 200 log entries",
+            format!("/api/v1/contacts/{long}"),
+        ),
+        (
+            "  and its 200 log entries",
+            format!("/api/v1/contacts/{long}/log?limit=200"),
+        ),
+    ];
+    println!(
+        "\ncontacts at size: {n} contacts seeded in {:.1} s; database {:.0} MiB",
+        seed_time.as_secs_f64(),
+        size as f64 / 1_048_576.0
+    );
+    println!("{RUNS_PER_QUERY} requests each after 3 warm-ups; median (p95), milliseconds");
+    let mut failure = None;
+    for (name, path) in &queries {
+        let mut times = Vec::new();
+        for i in 0..RUNS_PER_QUERY + 3 {
+            let started = Instant::now();
+            let status = get_with_key(&addr, path, &key)?;
+            if status != 200 {
+                failure = Some(format!("{path} answered {status}"));
+            }
+            if i >= 3 {
+                times.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        times.sort_by(|a, b| a.total_cmp(b));
+        let p95 = times[(times.len() * 95 / 100).min(times.len() - 1)];
+        println!("  {name:40} {:7.1} ({p95:.1})", times[times.len() / 2]);
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    failure.map_or(Ok(()), Err)
+}
+
+fn get_with_key(addr: &str, path: &str, key: &str) -> Result<u16, String> {
+    let mut stream = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .map_err(|e| e.to_string())?;
+    String::from_utf8_lossy(&response[..response.len().min(32)])
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("no status in the answer to {path}"))
 }
 
 fn report(title: &str, samples: &[Sample]) {

@@ -31,6 +31,7 @@ Admin shortcuts (cargo run --release -p pi-crm -- ...; stdin is passed through):
   migrate [ARGS...]        pi-crm migrate
   user-add [ARGS...]       pi-crm user add   (e.g. --username NAME --password-stdin)
   apikey-create [ARGS...]  pi-crm apikey create
+  seed [ARGS...]           pi-crm seed (e.g. --username NAME --contacts 100000)
 
   help            Show this text
 
@@ -79,6 +80,7 @@ fn dispatch(ws: &Workspace, command: &OsStr, rest: &[OsString]) -> Result<ExitCo
         "migrate" => forward(ws, &["migrate"], rest),
         "user-add" => forward(ws, &["user", "add"], rest),
         "apikey-create" => forward(ws, &["apikey", "create"], rest),
+        "seed" => forward(ws, &["seed"], rest),
         _ => {
             eprint!(
                 "xtask: unknown command `{}`\n\n{USAGE}",

@@ -18,6 +18,7 @@ pub mod custom_fields;
 pub mod housekeeping;
 pub mod lists;
 pub mod secrets;
+pub mod seed;
 pub mod sessions;
 pub mod settings;
 pub mod shares;

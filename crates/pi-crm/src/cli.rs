@@ -39,6 +39,18 @@ pub enum Command {
     Apikey(ApikeyCommand),
     /// Run the daily housekeeping job now.
     Housekeeping,
+    /// Fill a workspace with realistic synthetic contacts (for trying pi-crm at size and for
+    /// benchmarks). Creates the user's workspace if it does not exist.
+    Seed {
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "Sample data")]
+        workspace: String,
+        #[arg(long, default_value_t = 1000)]
+        contacts: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -197,6 +209,55 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 created.key.scopes.to_list()
             );
             println!("{}", created.secret);
+            Ok(())
+        }
+        Command::Seed {
+            username,
+            workspace,
+            contacts,
+            seed,
+        } => {
+            let app = open(&cli)?;
+            let user = app::accounts::find_user(&app, username).map_err(|_| {
+                anyhow::anyhow!(
+                    "there is no user named '{username}'; add one with `pi-crm user add`"
+                )
+            })?;
+            let caller = app::Caller {
+                user_id: user.id,
+                actor: domain::audit::Actor::Cli,
+                ip: None,
+            };
+            let existing = app::workspaces::all_active(&app, user.id)
+                .map_err(user_error)?
+                .into_iter()
+                .find(|w| w.name.as_str().eq_ignore_ascii_case(workspace));
+            let ws = match existing {
+                Some(ws) => ws,
+                None => app::workspaces::create(
+                    &app,
+                    &caller,
+                    app::workspaces::CreateWorkspace {
+                        name: workspace.clone(),
+                        ..Default::default()
+                    },
+                )
+                .map_err(user_error)?,
+            };
+            let started = std::time::Instant::now();
+            let report =
+                app::seed::contacts(&app, &caller, ws.id, *contacts, *seed).map_err(user_error)?;
+            println!(
+                "seeded {} contacts into workspace {} ('{}') in {:.1} s; contact with the long log: {}",
+                report.contacts,
+                ws.id,
+                ws.name.as_str(),
+                started.elapsed().as_secs_f64(),
+                report
+                    .long_log_contact
+                    .map(|c| c.to_string())
+                    .unwrap_or_default()
+            );
             Ok(())
         }
         Command::Housekeeping => {

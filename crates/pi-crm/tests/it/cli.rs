@@ -252,3 +252,54 @@ fn serve_reads_its_settings_from_the_environment() {
         "SIGINT (what PM2 sends) also stops it cleanly: {exit}"
     );
 }
+
+#[test]
+fn seed_fills_a_workspace_with_searchable_contacts() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(add_user(dir.path(), "andy", PASSWORD).status.success());
+    let out = pi_crm(dir.path())
+        .args([
+            "seed",
+            "--username",
+            "andy",
+            "--contacts",
+            "120",
+            "--workspace",
+            "Demo",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("seeded 120 contacts"));
+    let app = app::App::open(app::Settings::new(dir.path().to_owned())).unwrap();
+    let user = app::accounts::find_user(&app, "andy").unwrap();
+    let caller = app::Caller::browser(user.id, None);
+    let ws = app::workspaces::all_active(&app, user.id).unwrap()[0].id;
+    let all =
+        app::contacts::search(&app, &caller, ws, &Default::default(), Default::default()).unwrap();
+    assert_eq!(all.total, 120);
+    let with_values = all.items.iter().filter(|c| c.custom.len() == 10).count();
+    assert_eq!(
+        with_values,
+        all.items.len(),
+        "every contact has its 10 custom values"
+    );
+    let query =
+        app::contacts::query_from_params(&app, &caller, ws, &[("q".into(), "example".into())])
+            .unwrap();
+    assert_eq!(
+        app::contacts::search(&app, &caller, ws, &query, Default::default())
+            .unwrap()
+            .total,
+        120
+    );
+    let out = pi_crm(dir.path())
+        .args(["seed", "--username", "nobody"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

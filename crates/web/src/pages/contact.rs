@@ -191,8 +191,8 @@ fn page_body(
                 @for (tone, text) in pinned { li ."rounded-md border p-3 text-sm" .(tone) { (text) } }
             }
         }
-        div ."grid gap-6 lg:grid-cols-[2fr_3fr]" {
-            div ."space-y-6" {
+        div ."grid grid-cols-1 gap-6 lg:grid-cols-[minmax(0,2fr)_minmax(0,3fr)]" {
+            div ."min-w-0 space-y-6" {
                 form ."card space-y-3" method="post" action=(format!("/contacts/{}/stage", c.id))
                     hx-post=(format!("/contacts/{}/stage", c.id)) hx-trigger="change" hx-target="body" {
                     (csrf_field(csrf))
@@ -271,7 +271,7 @@ fn page_body(
                     }
                 }
             }
-            section ."card" aria-labelledby="log-heading" {
+            section ."card min-w-0" aria-labelledby="log-heading" {
                 h2 #log-heading ."mb-3 text-lg font-semibold" { "Log" }
                 form ."mb-3 space-y-2" method="post" action=(format!("/contacts/{}/notes", c.id)) {
                     (csrf_field(csrf))

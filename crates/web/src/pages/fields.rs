@@ -88,10 +88,12 @@ fn field_row(csrf: &str, def: &CustomFieldDef, workspaces: &[Workspace]) -> Mark
                 summary ."cursor-pointer text-sm text-blue-700" { "Edit" }
                 form ."mt-2 grid gap-3 sm:grid-cols-2" method="post" action=(base) {
                     (csrf_field(csrf))
-                    (Field::new("label", "Label").value(&def.label).required().render())
-                    (Field::new("default_value", "Default value").value(def.default_value.as_deref().unwrap_or("")).render())
+                    (Field::new("label", "Label").id(&format!("field-{}-label", def.id)).value(&def.label).required().render())
+                    (Field::new("default_value", "Default value").id(&format!("field-{}-default", def.id))
+                        .value(def.default_value.as_deref().unwrap_or("")).render())
                     label ."flex min-h-11 items-center gap-2" {
-                        input ."h-5 w-5" type="checkbox" name="required" checked[def.required]; "Required"
+                        input ."h-5 w-5" type="checkbox" name="required" checked[def.required];
+                        "Required"
                     }
                     label ."flex min-h-11 items-center gap-2" {
                         input ."h-5 w-5" type="checkbox" name="transaction_related" checked[def.transaction_related];

@@ -27,6 +27,8 @@ pub struct Field<'a> {
     pub help: Option<&'a str>,
     pub required: bool,
     pub autocomplete: Option<&'a str>,
+    /// The element id; `field-<name>` unless set (set it when a page repeats a form).
+    pub id: Option<&'a str>,
 }
 
 impl<'a> Field<'a> {
@@ -40,7 +42,13 @@ impl<'a> Field<'a> {
             help: None,
             required: false,
             autocomplete: None,
+            id: None,
         }
+    }
+
+    pub fn id(mut self, id: &'a str) -> Self {
+        self.id = Some(id);
+        self
     }
 
     pub fn value(mut self, v: &'a str) -> Self {
@@ -69,7 +77,9 @@ impl<'a> Field<'a> {
     }
 
     pub fn render(&self) -> Markup {
-        let id = format!("field-{}", self.name);
+        let id = self
+            .id
+            .map_or_else(|| format!("field-{}", self.name), str::to_owned);
         let err_id = format!("{id}-error");
         html! {
             div ."space-y-1" {
