@@ -13,8 +13,10 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod bulk;
 pub mod contacts;
 pub mod custom_fields;
+pub mod export;
 pub mod housekeeping;
 pub mod lists;
 pub mod secrets;

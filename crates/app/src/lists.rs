@@ -34,6 +34,20 @@ pub fn get(app: &App, caller: &Caller, id: ListId) -> Result<List, AppError> {
     Ok(app.db().read(|c| lists::get(c, caller.user_id, id))?)
 }
 
+/// A list of the workspace by id or name.
+pub fn find(
+    app: &App,
+    caller: &Caller,
+    ws: WorkspaceId,
+    kind: ListKind,
+    id_or_name: &str,
+) -> Result<Option<ListId>, AppError> {
+    app.db().read(|conn| {
+        storage::workspaces::get(conn, caller.user_id, ws)?;
+        Ok(lists::find(conn, ws, kind, id_or_name)?)
+    })
+}
+
 pub fn create(
     app: &App,
     caller: &Caller,

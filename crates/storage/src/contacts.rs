@@ -455,28 +455,26 @@ fn filters(query: &ContactQuery) -> Vec<Filter> {
     out
 }
 
-/// The ids of the workspace's contacts that match, one page of them, and how many match.
-pub fn search(
-    conn: &mut Conn,
-    workspace: WorkspaceId,
-    query: &ContactQuery,
-    page: PageRequest,
-) -> Result<Page<ContactId>, StorageError> {
-    let build = || {
-        let mut q = contacts::table
-            .filter(contacts::workspace_id.eq(workspace.0))
-            .into_boxed();
-        q = if query.trash {
-            q.filter(contacts::deleted_at.is_not_null())
-        } else {
-            q.filter(contacts::deleted_at.is_null())
-        };
-        for f in filters(query) {
-            q = q.filter(f);
-        }
-        q
+type Matching<'a> = contacts::BoxedQuery<'a, diesel::sqlite::Sqlite>;
+
+/// The workspace's live (or trashed) contacts that pass every filter of `query`.
+fn matching(workspace: WorkspaceId, query: &ContactQuery) -> Matching<'static> {
+    let mut q = contacts::table
+        .filter(contacts::workspace_id.eq(workspace.0))
+        .into_boxed();
+    q = if query.trash {
+        q.filter(contacts::deleted_at.is_not_null())
+    } else {
+        q.filter(contacts::deleted_at.is_null())
     };
-    let order = match query.sort {
+    for f in filters(query) {
+        q = q.filter(f);
+    }
+    q
+}
+
+fn order_of(sort: ContactSort) -> &'static str {
+    match sort {
         ContactSort::Name => {
             "contacts.last_name COLLATE NOCASE, contacts.first_name COLLATE NOCASE, contacts.id"
         }
@@ -486,7 +484,29 @@ pub fn search(
             "contacts.last_contacted_at IS NOT NULL, contacts.last_contacted_at, contacts.id"
         }
         ContactSort::Updated => "contacts.updated_at DESC, contacts.id DESC",
-    };
+    }
+}
+
+/// Every matching id, in the table's order (for bulk actions and exports).
+pub fn matching_ids(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    query: &ContactQuery,
+) -> Result<Vec<ContactId>, StorageError> {
+    let ids: Vec<i64> = matching(workspace, query)
+        .order(sql::<Text>(order_of(query.sort)))
+        .select(contacts::id)
+        .load(conn)?;
+    Ok(ids.into_iter().map(ContactId).collect())
+}
+
+/// The ids of the workspace's contacts that match, one page of them, and how many match.
+pub fn search(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    query: &ContactQuery,
+    page: PageRequest,
+) -> Result<Page<ContactId>, StorageError> {
     let filtered = query.text.is_some()
         || query.stage.is_some()
         || query.tag.is_some()
@@ -495,22 +515,18 @@ pub fn search(
     if filtered {
         // Filters cost more than the rows they leave: evaluate them once, in order, and take
         // the count and the page from that (half the work of a count plus a page query).
-        let all: Vec<i64> = build()
-            .order(sql::<Text>(order))
-            .select(contacts::id)
-            .load(conn)?;
+        let all = matching_ids(conn, workspace, query)?;
         let total = all.len() as i64;
-        let ids: Vec<ContactId> = all
+        let ids = all
             .into_iter()
             .skip(page.offset() as usize)
             .take(page.limit() as usize)
-            .map(ContactId)
             .collect();
         return Ok(Page::new(ids, total, page));
     }
-    let total: i64 = build().count().get_result(conn)?;
-    let ids: Vec<i64> = build()
-        .order(sql::<Text>(order))
+    let total: i64 = matching(workspace, query).count().get_result(conn)?;
+    let ids: Vec<i64> = matching(workspace, query)
+        .order(sql::<Text>(order_of(query.sort)))
         .limit(page.limit())
         .offset(page.offset())
         .select(contacts::id)

@@ -709,3 +709,135 @@ async fn sharing_save_as_and_revoke() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn bulk_actions_and_csv_export() {
+    let app = spawn_app().await;
+    let (api, ws) = setup(&app).await;
+    field(
+        &api,
+        ws,
+        json!({"label": "Loan amount", "field_type": "number"}),
+    )
+    .await;
+    let a = contact(&api, ws, json!({"first_name": "Ann", "last_name": "Adams", "primary_phone": "415-555-0100", "custom": {"loan_amount": 500000}})).await;
+    let b = contact(&api, ws, json!({"first_name": "Ben", "last_name": "Baker", "company": "=HYPERLINK(\"http://evil\")"})).await;
+    contact(
+        &api,
+        ws,
+        json!({"first_name": "Cat", "last_name": "Cole", "tags": ["VIP"]}),
+    )
+    .await;
+    let bulk = format!("/api/v1/workspaces/{ws}/contacts/bulk");
+
+    let (status, r) = api
+        .send(
+            Method::POST,
+            &bulk,
+            json!({"action": "add_tag", "tag": "Q3 Campaign", "ids": [a["id"], b["id"]]}),
+        )
+        .await;
+    assert_eq!(
+        (status, r["changed"].clone()),
+        (StatusCode::OK, json!(2)),
+        "{r}"
+    );
+    let (_, tagged) = api
+        .get(&format!(
+            "/api/v1/workspaces/{ws}/contacts?tag=Q3%20Campaign"
+        ))
+        .await;
+    assert_eq!(names(&tagged), ["Ann Adams", "Ben Baker"]);
+
+    let (status, r) = api
+        .send(
+            Method::POST,
+            &bulk,
+            json!({"action": "set_stage", "stage": "Closed", "filter": {"tag": "Q3 Campaign"}}),
+        )
+        .await;
+    assert_eq!(
+        (status, r["changed"].clone()),
+        (StatusCode::OK, json!(2)),
+        "{r}"
+    );
+    let (_, log) = api
+        .get(&format!("/api/v1/contacts/{}/log?kind=stage", a["id"]))
+        .await;
+    assert_eq!(log["items"][0]["summary"], "Stage: Leads -> Closed");
+
+    // Another user's id in the list: nothing happens at all.
+    app.add_user("bob");
+    let bob = app.api(&app.api_key("bob", SCOPES));
+    let (_, bws) = bob
+        .send(Method::POST, "/api/v1/workspaces", json!({"name": "Bob's"}))
+        .await;
+    let theirs = contact(
+        &bob,
+        bws["id"].as_i64().unwrap(),
+        json!({"first_name": "Bob's client"}),
+    )
+    .await;
+    let (status, _) = api
+        .send(
+            Method::POST,
+            &bulk,
+            json!({"action": "trash", "ids": [a["id"], theirs["id"]]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, still) = api.get(&format!("/api/v1/contacts/{}", a["id"])).await;
+    assert!(still["deleted_at"].is_null(), "not half done");
+    let (status, _) = api
+        .send(
+            Method::POST,
+            &bulk,
+            json!({"action": "explode", "ids": [a["id"]]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let res = api
+        .request(
+            Method::GET,
+            &format!("/api/v1/workspaces/{ws}/contacts.csv?bom=1"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let body = res.text().await.unwrap();
+    assert!(body.starts_with('\u{feff}'), "byte-order mark");
+    let mut lines = body.trim_start_matches('\u{feff}').lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "id,first_name,last_name,primary_email,primary_phone,company,loan_amount,primary_list,tags"
+    );
+    assert!(body.contains("+14155550100"), "phones stay numbers: {body}");
+    assert!(
+        body.contains("\"'=HYPERLINK"),
+        "formulas are neutralised: {body}"
+    );
+    assert!(body.contains(",500000,Closed,Q3 Campaign"), "{body}");
+    let res = api
+        .request(
+            Method::GET,
+            &format!("/api/v1/workspaces/{ws}/contacts.csv?tag=VIP"),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body = res.text().await.unwrap();
+    assert_eq!(body.lines().count(), 2, "header and Cat only: {body}");
+    let (status, _) = bob
+        .get(&format!("/api/v1/workspaces/{ws}/contacts.csv"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.stop().await;
+}

@@ -3,6 +3,7 @@
 //! generated from these handlers.
 
 pub mod audit;
+pub mod bulk;
 pub mod contacts;
 pub mod custom_fields;
 pub mod lists;

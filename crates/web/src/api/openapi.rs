@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{audit, contacts, custom_fields, lists, me, shares, workspaces};
+use crate::api::{audit, bulk, contacts, custom_fields, lists, me, shares, workspaces};
 use crate::errors::{ErrorBody, ErrorEnvelope};
 
 #[derive(OpenApi)]
@@ -17,6 +17,7 @@ use crate::errors::{ErrorBody, ErrorEnvelope};
         custom_fields::list, custom_fields::create, custom_fields::patch, custom_fields::delete,
         lists::list, lists::create,
         shares::create, shares::revoke, shares::list, shares::get, shares::save_as,
+        bulk::apply, bulk::export,
     ),
     components(schemas(
         workspaces::WorkspaceJson, workspaces::CreateRequest, workspaces::PatchRequest, me::MeJson, audit::AuditJson,
@@ -24,6 +25,7 @@ use crate::errors::{ErrorBody, ErrorEnvelope};
         custom_fields::CustomFieldJson, custom_fields::CustomFieldList, custom_fields::CreateFieldRequest, custom_fields::PatchFieldRequest,
         lists::ListJson, lists::ListList, lists::CreateListRequest,
         shares::ShareJson, shares::SharedContactJson, shares::SharedContactList, shares::ShareRequest, shares::SaveAsRequest,
+        bulk::BulkRequest, bulk::BulkResult,
         ErrorEnvelope, ErrorBody,
     )),
     modifiers(&BearerAuth),

@@ -7,7 +7,7 @@ use app::contacts::{ContactInput, RawValue};
 use domain::contact::{Contact, ContactSort};
 use domain::custom_field::FieldType;
 use domain::field_definition::CustomFieldDef;
-use domain::ids::{ContactId, WorkspaceId};
+use domain::ids::{ContactId, ListId, WorkspaceId};
 use domain::list::{List, ListKind};
 use domain::pagination::{Page, PageRequest};
 use domain::workspace::Workspace;
@@ -78,17 +78,66 @@ fn filters(ws: &Workspace, pairs: &[(String, String)], stages: &[List], tags: &[
     }
 }
 
+/// The bar of bulk actions: on the ticked rows, or on every contact the filters match (the
+/// filters travel along as `f.` fields).
+fn bulk_bar(
+    ws: &Workspace,
+    csrf: &str,
+    pairs: &[(String, String)],
+    total: i64,
+    stages: &[List],
+) -> Markup {
+    html! {
+        form #bulk ."mb-3 flex flex-wrap items-end gap-2 rounded-lg border border-slate-200 bg-white p-3" method="post"
+            action=(format!("/w/{}/contacts/bulk", ws.id)) {
+            (csrf_field(csrf))
+            @for (k, v) in pairs.iter().filter(|(k, _)| k != "page") {
+                input type="hidden" name=(format!("f.{k}")) value=(v);
+            }
+            div ."space-y-1" {
+                label ."label" for="bulk-scope" { "Apply to" }
+                select ."input" #bulk-scope name="scope" {
+                    option value="selected" { "Ticked rows" }
+                    option value="all" { "All " (total) " matching" }
+                }
+            }
+            div ."space-y-1" {
+                label ."label" for="bulk-action" { "Action" }
+                select ."input" #bulk-action name="action" {
+                    option value="add_tag" { "Add tag" }
+                    option value="remove_tag" { "Remove tag" }
+                    option value="set_stage" { "Move to stage" }
+                    option value="export" { "Export as CSV" }
+                    option value="trash" { "Move to trash" }
+                }
+            }
+            div ."space-y-1" {
+                label ."label" for="bulk-tag" { "Tag" }
+                input ."input" #bulk-tag name="tag" placeholder="for tag actions";
+            }
+            div ."space-y-1" {
+                label ."label" for="bulk-stage" { "Stage" }
+                select ."input" #bulk-stage name="stage" { @for st in stages { option value=(st.id) { (st.name) } } }
+            }
+            button ."btn" type="submit" { "Apply" }
+            p ."w-full text-xs text-slate-500" { "Sending email or texts to a selection arrives with messaging." }
+        }
+    }
+}
+
 fn results(
     ws: &Workspace,
     pairs: &[(String, String)],
     page: &Page<Contact>,
     error: Option<&str>,
+    bulk: Markup,
 ) -> Markup {
     let base = format!("/w/{}/contacts", ws.id);
     html! {
         div #contact-results {
             (form_error(error))
             p ."mb-2 text-sm text-slate-600" #contact-count { (page.total) " contacts" }
+            @if !page.items.is_empty() { (bulk) }
             @if page.items.is_empty() {
                 div ."card text-slate-700" {
                     @if pairs.iter().any(|(k, v)| k != "sort" && k != "page" && !v.is_empty()) {
@@ -111,11 +160,15 @@ fn results(
                 div ."hidden overflow-hidden rounded-lg border border-slate-200 bg-white sm:block" {
                     table ."w-full text-left text-sm" {
                         thead ."bg-slate-50 text-slate-600" {
-                            tr { th ."p-3" { "Name" } th ."p-3" { "Stage" } th ."p-3" { "Email" } th ."p-3" { "Phone" } th ."p-3" { "Company" } th ."p-3" { "Tags" } }
+                            tr { th ."p-3" { span ."sr-only" { "Select" } } th ."p-3" { "Name" } th ."p-3" { "Stage" } th ."p-3" { "Email" } th ."p-3" { "Phone" } th ."p-3" { "Company" } th ."p-3" { "Tags" } }
                         }
                         tbody ."divide-y divide-slate-200" {
                             @for c in &page.items {
                                 tr ."hover:bg-slate-50" {
+                                    td ."p-3" {
+                                        input ."h-5 w-5" type="checkbox" name="ids" value=(c.id) form="bulk"
+                                            aria-label=(format!("Select {}", c.display_name()));
+                                    }
                                     td ."p-3" { a ."font-medium text-blue-700 hover:underline" href=(format!("/contacts/{}", c.id)) { (c.display_name()) } }
                                     td ."p-3" { (c.primary_list.name) }
                                     td ."p-3" { @if let Some(e) = &c.primary_email { (e.as_str()) } }
@@ -198,7 +251,7 @@ pub async fn list(
             }
             @if trash { p ."mb-4 text-sm text-slate-600" { "Contacts stay here for 30 days and can be restored from their page." } }
             (filters(&shown, &pairs, &stages, &tags))
-            (results(&shown, &pairs, &page, error.as_deref()))
+            (results(&shown, &pairs, &page, error.as_deref(), bulk_bar(&shown, &chrome.csrf, &pairs, page.total, &stages)))
         })
         .await?;
     Ok(html(markup))
@@ -470,5 +523,75 @@ pub fn last_contacted(c: &Contact) -> Markup {
     match c.last_contacted_at {
         Some(t) => html! { "last contacted " (when(t)) },
         None => html! { "never contacted" },
+    }
+}
+
+/// Runs a bulk action from the contacts table and comes back to the same view.
+pub async fn bulk(
+    who: SignedIn,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    use app::bulk::{Action, Target};
+    let ws = load(&who, path.into_inner()).await?;
+    let form = ContactForm::parse(&body)?;
+    let filters: Vec<(String, String)> = form
+        .pairs
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("f.")?.to_owned(), v.clone())))
+        .collect();
+    let ids: Vec<ContactId> = form
+        .pairs
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .filter_map(|(_, v)| v.parse().ok().map(ContactId))
+        .collect();
+    let back = format!(
+        "/w/{}/contacts?{}",
+        ws.id,
+        serde_urlencoded::to_string(&filters).unwrap_or_default()
+    );
+    let all = form.get("scope") == "all";
+    let action = form.get("action");
+    let (caller, id) = (who.caller.clone(), ws.id);
+    let (tag, stage) = (form.get("tag"), form.get("stage"));
+    let trash = filters.iter().any(|(k, v)| k == "trash" && v == "1");
+    let outcome = blocking(&who.state.app, move |app| {
+        let target = if all {
+            let mut query = app::contacts::query_from_params(app, &caller, id, &filters)?;
+            query.trash = trash;
+            Target::Matching(query)
+        } else {
+            Target::Ids(ids)
+        };
+        if action == "export" {
+            let contacts = app::bulk::contacts_for_export(app, &caller, id, &target)?;
+            let defs = app::custom_fields::for_workspace(app, &caller, id)?;
+            return Ok(Err(app::export::contacts_csv(&contacts, &defs, true)?));
+        }
+        let action = match action.as_str() {
+            "add_tag" => Action::AddTag(tag),
+            "remove_tag" => Action::RemoveTag(tag),
+            "set_stage" => Action::SetStage(ListId(stage.parse().unwrap_or(-1))),
+            _ => Action::Trash,
+        };
+        app::bulk::apply(app, &caller, id, &target, &action).map(Ok)
+    })
+    .await;
+    match outcome {
+        Ok(Ok(changed)) => {
+            flash(
+                &who.session,
+                FlashKind::Success,
+                format!("Done: {changed} contact(s) changed."),
+            );
+            Ok(see_other(&back))
+        }
+        Ok(Err(csv)) => Ok(crate::api::bulk::csv_response(csv, "contacts.csv")),
+        Err(AppError::Validation(v)) => {
+            flash(&who.session, FlashKind::Error, v.message);
+            Ok(see_other(&back))
+        }
+        Err(other) => Err(other.into()),
     }
 }
