@@ -696,7 +696,15 @@ pub fn query_from_params(
         storage::workspaces::get(conn, caller.user_id, ws)?;
         let defs = storage::custom_fields::for_workspace(conn, caller.user_id, ws)?;
         let mut query = ContactQuery::default();
-        for (key, value) in params {
+        // The page's filter form sends one condition as three fields; read it as `cf.` too.
+        let field_of = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+        let (cf_field, cf_op, cf_value) = (field_of("cf_field"), field_of("cf_op"), field_of("cf_value"));
+        let mut extra = Vec::new();
+        if !cf_field.is_empty() && (!cf_value.is_empty() || cf_op == "empty") {
+            let op = if cf_op.is_empty() { "eq".to_owned() } else { cf_op };
+            extra.push((format!("cf.{cf_field}.{op}"), if cf_value.is_empty() { "1".to_owned() } else { cf_value }));
+        }
+        for (key, value) in params.iter().chain(extra.iter()) {
             let value = value.trim();
             match key.as_str() {
                 "q" if !value.is_empty() => query.text = Some(value.chars().take(200).collect()),

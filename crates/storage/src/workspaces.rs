@@ -213,3 +213,9 @@ pub fn update(
     }
     get(conn, owner, id)
 }
+
+/// Every workspace id of the installation (for jobs that visit each one).
+pub fn all_ids(conn: &mut Conn) -> Result<Vec<WorkspaceId>, StorageError> {
+    let ids: Vec<i64> = workspaces::table.select(workspaces::id).load(conn)?;
+    Ok(ids.into_iter().map(WorkspaceId).collect())
+}

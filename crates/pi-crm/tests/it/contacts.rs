@@ -205,6 +205,15 @@ async fn contacts_with_custom_fields_stages_and_tags() {
         ["Monalisa Nguyen"]
     );
     assert_eq!(
+        list("cf_field=loan_amount&cf_op=gt&cf_value=200000").await,
+        ["Monalisa Nguyen"],
+        "the page's filter form"
+    );
+    assert_eq!(
+        list("cf_field=closing_date&cf_op=empty&cf_value=").await,
+        ["Carol Adams"]
+    );
+    assert_eq!(
         list("tag=Hot%20Leads&cf.loan_amount.gt=1").await,
         ["Monalisa Nguyen"],
         "filters combine"

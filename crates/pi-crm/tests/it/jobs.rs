@@ -64,3 +64,48 @@ async fn a_bad_schedule_stops_the_server_with_a_clear_message() {
         "{err:#}"
     );
 }
+
+#[tokio::test]
+async fn housekeeping_empties_trash_older_than_30_days() {
+    let app = spawn_app_with(|_| {}).await;
+    let user = app.add_user("andy");
+    let caller = app::Caller::browser(user.id, None);
+    let ws = app::workspaces::create(
+        app.app(),
+        &caller,
+        app::workspaces::CreateWorkspace {
+            name: "W".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let input = |name: &str| app::contacts::ContactInput {
+        first_name: name.into(),
+        ..Default::default()
+    };
+    let old = app::contacts::create(app.app(), &caller, ws.id, input("Old")).unwrap();
+    let recent = app::contacts::create(app.app(), &caller, ws.id, input("Recent")).unwrap();
+    app::contacts::trash(app.app(), &caller, recent.id).unwrap();
+    // Trashed 31 days ago.
+    let now = chrono::Utc::now();
+    app.app()
+        .db()
+        .write(|c| {
+            storage::contacts::set_trashed(c, old.id, Some(now - chrono::Duration::days(31)), now)
+        })
+        .unwrap();
+    let report = app::housekeeping::run(app.app()).unwrap();
+    assert_eq!(report.trashed_contacts_purged, 1);
+    assert!(
+        app::contacts::get(app.app(), &caller, old.id).is_err(),
+        "gone for good"
+    );
+    assert!(
+        app::contacts::get(app.app(), &caller, recent.id)
+            .unwrap()
+            .deleted_at
+            .is_some(),
+        "still restorable"
+    );
+    app.stop().await;
+}

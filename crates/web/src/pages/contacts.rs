@@ -40,7 +40,13 @@ fn with_page(pairs: &[(String, String)], page: u32) -> String {
     serde_urlencoded::to_string(kept).unwrap_or_default()
 }
 
-fn filters(ws: &Workspace, pairs: &[(String, String)], stages: &[List], tags: &[List]) -> Markup {
+fn filters(
+    ws: &Workspace,
+    pairs: &[(String, String)],
+    stages: &[List],
+    tags: &[List],
+    defs: &[CustomFieldDef],
+) -> Markup {
     let base = format!("/w/{}/contacts", ws.id);
     let trash = param(pairs, "trash") == "1";
     html! {
@@ -71,6 +77,35 @@ fn filters(ws: &Workspace, pairs: &[(String, String)], stages: &[List], tags: &[
                 label ."label" for="filter-sort" { "Sort" }
                 select ."input" #filter-sort name="sort" {
                     @for s in ContactSort::ALL { option value=(s.as_str()) selected[param(pairs, "sort") == s.as_str()] { (s.label()) } }
+                }
+            }
+            details ."sm:col-span-4" open[!param(pairs, "cf_field").is_empty() || !param(pairs, "not_contacted_days").is_empty()] {
+                summary ."cursor-pointer text-sm font-medium text-blue-700" { "More filters" }
+                div ."mt-2 grid gap-3 sm:grid-cols-[1fr_1fr_1fr_1fr]" {
+                    div ."space-y-1" {
+                        label ."label" for="filter-cf-field" { "Field" }
+                        select ."input" #filter-cf-field name="cf_field" {
+                            option value="" { "Any field" }
+                            @for d in defs { option value=(d.name.as_str()) selected[param(pairs, "cf_field") == d.name.as_str()] { (d.label) } }
+                        }
+                    }
+                    div ."space-y-1" {
+                        label ."label" for="filter-cf-op" { "Condition" }
+                        select ."input" #filter-cf-op name="cf_op" {
+                            @for op in domain::contact::FilterOp::ALL {
+                                option value=(op.as_str()) selected[param(pairs, "cf_op") == op.as_str()] { (op.label()) }
+                            }
+                        }
+                    }
+                    div ."space-y-1" {
+                        label ."label" for="filter-cf-value" { "Value" }
+                        input ."input" #filter-cf-value name="cf_value" value=(param(pairs, "cf_value")) placeholder="e.g. 2026-06-01 or 250000";
+                    }
+                    div ."space-y-1" {
+                        label ."label" for="filter-not-contacted" { "Not contacted for (days)" }
+                        input ."input" #filter-not-contacted name="not_contacted_days" type="number" min="0" inputmode="numeric"
+                            value=(param(pairs, "not_contacted_days"));
+                    }
                 }
             }
             noscript { button ."btn" type="submit" { "Apply" } }
@@ -200,8 +235,9 @@ pub async fn list(
     let page_no: Option<u32> = param(&pairs, "page").parse().ok();
     let (caller, id, p) = (who.caller.clone(), ws.id, pairs.clone());
     let trash = param(&pairs, "trash") == "1";
-    let (lists, found) = blocking(&who.state.app, move |app| {
+    let (lists, defs, found) = blocking(&who.state.app, move |app| {
         let lists = app::lists::for_workspace(app, &caller, id, None)?;
+        let defs = app::custom_fields::for_workspace(app, &caller, id)?;
         let found = match app::contacts::query_from_params(app, &caller, id, &p) {
             Ok(mut query) => {
                 query.trash = trash;
@@ -216,7 +252,7 @@ pub async fn list(
             Err(AppError::Validation(v)) => Err(v.message),
             Err(other) => return Err(other),
         };
-        Ok((lists, found))
+        Ok((lists, defs, found))
     })
     .await?;
     let (stages, tags): (Vec<List>, Vec<List>) =
@@ -250,7 +286,7 @@ pub async fn list(
                 }
             }
             @if trash { p ."mb-4 text-sm text-slate-600" { "Contacts stay here for 30 days and can be restored from their page." } }
-            (filters(&shown, &pairs, &stages, &tags))
+            (filters(&shown, &pairs, &stages, &tags, &defs))
             (results(&shown, &pairs, &page, error.as_deref(), bulk_bar(&shown, &chrome.csrf, &pairs, page.total, &stages)))
         })
         .await?;

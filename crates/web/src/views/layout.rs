@@ -106,6 +106,14 @@ fn top_bar(chrome: &Chrome) -> Markup {
             div ."mx-auto flex max-w-6xl flex-wrap items-center gap-3 px-4 py-2" {
                 a ."text-lg font-bold tracking-tight" href="/" { "pi-crm" }
                 (switcher(chrome))
+                @if let Some(ws) = &chrome.current {
+                    // Press / or Ctrl-K anywhere to jump here (app.js).
+                    form ."order-last w-full sm:order-none sm:w-auto sm:flex-1 sm:max-w-sm" method="get"
+                        action=(format!("/w/{}/contacts", ws.id)) role="search" {
+                        label ."sr-only" for="global-search" { "Search contacts in " (ws.name.as_str()) }
+                        input ."input" #global-search type="search" name="q" placeholder="Search contacts (press /)" autocomplete="off";
+                    }
+                }
                 div ."ml-auto flex items-center gap-2" {
                     a ."rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100" href="/shared" { "Shared with me" }
                     a ."rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100" href="/settings/account"
