@@ -147,10 +147,15 @@ export function expectProblem(problems, pattern) {
   for (const p of matching) problems.splice(problems.indexOf(p), 1);
 }
 
-/** Saves a full-page screenshot as target/browser-artifacts/<viewport>-<name>.png. */
+/**
+ * Saves a full-page screenshot as target/browser-artifacts/<viewport>-<name>.png.
+ * `caret: 'initial'`: Playwright's default caret hiding leaves an empty `style=""` on every
+ * input, which htmx then copies onto swapped-in inputs of the same id (`style` is one of its
+ * attributesToSettle), and the CSP (style-src 'self') reports that as a violation.
+ */
 export async function screenshot(page, viewportName, name) {
   await mkdir(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS, `${viewportName}-${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, `${viewportName}-${name}.png`), fullPage: true, caret: 'initial' });
 }
 
 /** The first-run setup form: creates USER and signs in. */

@@ -7,7 +7,7 @@ use domain::contact_log::{CallOutcome, LogEntry, LogKind, NewLogEntry, parse_not
 use domain::custom_field::FieldValue;
 use domain::field_definition::CustomFieldDef;
 use domain::ids::{ContactId, ListId, WorkspaceId};
-use domain::list::ListKind;
+use domain::list::{ListKind, ListSpec};
 use domain::pagination::{Page, PageRequest};
 use domain::validation::ValidationError;
 use domain::values::Region;
@@ -35,10 +35,10 @@ pub struct ContactInput {
     pub primary_email: String,
     pub primary_phone: String,
     pub company: String,
-    /// Stage by id or name; the workspace's first stage when absent.
-    pub stage: Option<String>,
-    /// Tags by id or name; unknown names become new tags.
-    pub tags: Vec<String>,
+    /// The stage; the workspace's first stage when absent.
+    pub stage: Option<ListSpec>,
+    /// Tags; unknown names become new tags, unknown ids are refused.
+    pub tags: Vec<ListSpec>,
     /// Custom values by field name.
     pub custom: Vec<(String, RawValue)>,
     /// Create even when a contact with the same email or phone exists.
@@ -53,9 +53,9 @@ pub struct ContactPatch {
     pub primary_email: Option<String>,
     pub primary_phone: Option<String>,
     pub company: Option<String>,
-    pub stage: Option<String>,
+    pub stage: Option<ListSpec>,
     /// Replaces the tags.
-    pub tags: Option<Vec<String>>,
+    pub tags: Option<Vec<ListSpec>>,
     /// Field name and new value; `None`, an empty text or JSON null clears it.
     pub custom: Vec<(String, Option<RawValue>)>,
     pub allow_duplicate: bool,
@@ -89,17 +89,23 @@ fn find_def<'a>(
 fn resolve_stage(
     conn: &mut Conn,
     ws: WorkspaceId,
-    stage: Option<&str>,
+    stage: Option<&ListSpec>,
 ) -> Result<ListId, AppError> {
-    match stage.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => storage::lists::find(conn, ws, ListKind::Primary, s)?.ok_or_else(|| {
-            ValidationError::new(
-                "primary_list",
-                format!("There is no stage '{s}' in this workspace."),
-            )
-            .into()
-        }),
-        None => storage::lists::for_workspace(conn, ws, Some(ListKind::Primary))?
+    let missing = |what: String| -> AppError {
+        ValidationError::new(
+            "primary_list",
+            format!("There is no stage {what} in this workspace."),
+        )
+        .into()
+    };
+    match stage {
+        Some(ListSpec::Id(id)) => storage::lists::find_by_id(conn, ws, ListKind::Primary, *id)?
+            .ok_or_else(|| missing(format!("with id {id}"))),
+        Some(ListSpec::Name(name)) if !name.trim().is_empty() => {
+            storage::lists::find_by_name(conn, ws, ListKind::Primary, name)?
+                .ok_or_else(|| missing(format!("'{}'", name.trim())))
+        }
+        _ => storage::lists::for_workspace(conn, ws, Some(ListKind::Primary))?
             .first()
             .map(|l| l.id)
             .ok_or_else(|| AppError::Internal("workspace has no stage".into())),
@@ -110,27 +116,25 @@ fn resolve_tags(
     conn: &mut Conn,
     caller: &Caller,
     ws: WorkspaceId,
-    tags: &[String],
+    tags: &[ListSpec],
     now: DateTime<Utc>,
 ) -> Result<Vec<ListId>, AppError> {
     let mut out = Vec::new();
-    for tag in tags.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
-        let id = match storage::lists::find(conn, ws, ListKind::Secondary, tag)? {
-            Some(id) => id,
-            None => {
-                let name = domain::list::parse_list_name(tag)
-                    .map_err(|e| ValidationError::new("tags", e.message))?;
-                let id = storage::lists::insert(conn, ws, ListKind::Secondary, &name, now)?;
-                storage::audit::insert(
-                    conn,
-                    &caller
-                        .audit("list.create", "list")
-                        .workspace(ws)
-                        .entity(id)
-                        .after(&serde_json::json!({"name": name, "kind": "secondary"})),
-                    now,
-                )?;
-                id
+    for tag in tags {
+        let id = match tag {
+            ListSpec::Id(id) => storage::lists::find_by_id(conn, ws, ListKind::Secondary, *id)?
+                .ok_or_else(|| {
+                    ValidationError::new(
+                        "tags",
+                        format!("There is no tag with id {id} in this workspace."),
+                    )
+                })?,
+            ListSpec::Name(name) if name.trim().is_empty() => continue,
+            ListSpec::Name(name) => {
+                match storage::lists::find_by_name(conn, ws, ListKind::Secondary, name)? {
+                    Some(id) => id,
+                    None => create_tag(conn, caller, ws, name, now)?,
+                }
             }
         };
         if !out.contains(&id) {
@@ -138,6 +142,29 @@ fn resolve_tags(
         }
     }
     Ok(out)
+}
+
+/// Creates a tag on the fly (typed in a contact form, an API call or a bulk action), audited.
+pub(crate) fn create_tag(
+    conn: &mut Conn,
+    caller: &Caller,
+    ws: WorkspaceId,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<ListId, AppError> {
+    let name =
+        domain::list::parse_list_name(name).map_err(|e| ValidationError::new("tags", e.message))?;
+    let id = storage::lists::insert(conn, ws, ListKind::Secondary, &name, now)?;
+    storage::audit::insert(
+        conn,
+        &caller
+            .audit("list.create", "list")
+            .workspace(ws)
+            .entity(id)
+            .after(&serde_json::json!({"name": name, "kind": "secondary"})),
+        now,
+    )?;
+    Ok(id)
 }
 
 fn duplicate_error(
@@ -228,7 +255,10 @@ pub fn create(
         let mut values: Vec<(&CustomFieldDef, Option<FieldValue>)> = Vec::new();
         for (name, raw) in &input.custom {
             let def = find_def(&defs, name)?;
-            values.push((def, parse_value(def, raw)?));
+            // A blank value is no value: the field's default (if any) fills it below.
+            if let Some(value) = parse_value(def, raw)? {
+                values.push((def, Some(value)));
+            }
         }
         for def in &defs {
             if values.iter().any(|(d, _)| d.id == def.id) {
@@ -254,7 +284,7 @@ pub fn create(
         {
             return Err(duplicate_error(*existing, &base, conn)?);
         }
-        let stage = resolve_stage(conn, ws, input.stage.as_deref())?;
+        let stage = resolve_stage(conn, ws, input.stage.as_ref())?;
         let id = contacts::insert(conn, ws, &base, stage, now)?;
         for tag in resolve_tags(conn, caller, ws, &input.tags, now)? {
             contacts::add_tag(conn, ws, id, tag)?;
@@ -426,7 +456,7 @@ pub fn set_stage(
         caller,
         id,
         ContactPatch {
-            stage: Some(stage.to_string()),
+            stage: Some(ListSpec::Id(stage)),
             ..ContactPatch::default()
         },
     )
@@ -568,10 +598,7 @@ fn add_log(
             contacts::touch_contacted(conn, id, entry.occurred_at)?;
         }
         contacts::reindex(conn, id)?;
-        let written = storage::contact_log::page(conn, id, None, None, 1000)?
-            .into_iter()
-            .find(|e| e.id == entry_id)
-            .ok_or(AppError::NotFound)?;
+        let written = storage::contact_log::get(conn, entry_id)?;
         storage::audit::insert(
             conn,
             &caller
@@ -897,12 +924,16 @@ pub fn merge(
         for tag in &source.tags {
             contacts::add_tag(conn, target.workspace_id, target_id, tag.id)?;
         }
+        // Through apply_values, so transaction-related fields log their change as any edit does.
+        let defs = storage::custom_fields::for_workspace(conn, caller.user_id, target.workspace_id)?;
+        let mut values: Vec<(&CustomFieldDef, Option<FieldValue>)> = Vec::new();
         for v in &source.custom {
             let keep_target = target.custom_value(v.name.as_str()).is_some() && side(v.name.as_str()) == Side::Target;
-            if !keep_target {
-                contacts::set_value(conn, target_id, v.field_id, &v.value.to_stored())?;
+            if let (false, Some(def)) = (keep_target, defs.iter().find(|d| d.id == v.field_id)) {
+                values.push((def, Some(v.value.clone())));
             }
         }
+        apply_values(conn, caller, target_id, Some(&target), &values, now)?;
         storage::contact_log::reassign(conn, source_id, target_id)?;
         let summary = format!("Merged {} into {}", source.display_name(), target.display_name());
         storage::contact_log::insert(

@@ -160,8 +160,7 @@ pub fn update(
         )?;
         storage::audit::insert(
             conn,
-            &caller
-                .audit("custom_field.update", "custom_field")
+            &with_workspace(caller.audit("custom_field.update", "custom_field"), &after)
                 .entity(id)
                 .before(&before)
                 .after(&after),
@@ -219,15 +218,30 @@ pub fn reorder(app: &App, caller: &Caller, id: CustomFieldId, up: bool) -> Resul
 pub fn delete(app: &App, caller: &Caller, id: CustomFieldId) -> Result<(), AppError> {
     app.db().write(|conn| {
         let before = custom_fields::get(conn, caller.user_id, id)?;
+        let holders = storage::contacts::with_value_of(conn, id)?;
         custom_fields::delete(conn, caller.user_id, id)?;
+        // The deleted values must stop matching searches.
+        for contact in holders {
+            storage::contacts::reindex(conn, contact)?;
+        }
         storage::audit::insert(
             conn,
-            &caller
-                .audit("custom_field.delete", "custom_field")
+            &with_workspace(caller.audit("custom_field.delete", "custom_field"), &before)
                 .entity(id)
                 .before(&before),
             Utc::now(),
         )?;
         Ok(())
     })
+}
+
+/// A workspace-scoped field's changes show in that workspace's audit page too.
+fn with_workspace(
+    entry: domain::audit::NewAuditEntry,
+    def: &CustomFieldDef,
+) -> domain::audit::NewAuditEntry {
+    match def.workspace_id {
+        Some(ws) => entry.workspace(ws),
+        None => entry,
+    }
 }

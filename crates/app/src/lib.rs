@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod backup;
 pub mod bulk;
 pub mod contacts;
 pub mod custom_fields;

@@ -134,8 +134,19 @@ fn view_of(
     let contact = contacts::load(conn, &[share.contact_id])?
         .pop()
         .ok_or(AppError::NotFound)?;
+    // Only the conversation is shared: emails, texts, calls, notes. System entries (shares,
+    // merges, trash) and every entry's meta stay the owner's.
     let log = if with_log && share.include_log {
         storage::contact_log::page(conn, share.contact_id, None, None, 200)?
+            .into_iter()
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    LogKind::Email | LogKind::Text | LogKind::Call | LogKind::Note
+                )
+            })
+            .map(|e| LogEntry { meta: None, ..e })
+            .collect()
     } else {
         Vec::new()
     };

@@ -37,7 +37,22 @@ impl ListKind {
 }
 
 pub fn parse_list_name(raw: &str) -> Result<String, ValidationError> {
-    single_line("name", "list name", raw, 60)
+    let name = single_line("name", "list name", raw, 60)?;
+    // Forms list tags separated by commas, so a comma inside a name would split it in two.
+    if name.contains(',') {
+        return Err(ValidationError::new(
+            "name",
+            "Leave commas out of list names.",
+        ));
+    }
+    Ok(name)
+}
+
+/// A stage or tag as a request names it: by id, or by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListSpec {
+    Id(ListId),
+    Name(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -69,5 +84,6 @@ mod tests {
         assert!(ListKind::parse("other").is_err());
         assert_eq!(parse_list_name("  Hot Leads ").unwrap(), "Hot Leads");
         assert!(parse_list_name("").is_err());
+        assert!(parse_list_name("Q3, 2026").is_err());
     }
 }

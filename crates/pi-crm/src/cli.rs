@@ -39,6 +39,20 @@ pub enum Command {
     Apikey(ApikeyCommand),
     /// Run the daily housekeeping job now.
     Housekeeping,
+    /// Take a backup now: a verified snapshot of the database with the secret key, in one
+    /// timestamped archive (default directory DATA_DIR/backups).
+    Backup {
+        /// Directory to write the archive to.
+        #[arg(long)]
+        to: Option<PathBuf>,
+    },
+    /// Restore a backup archive into the data directory (refuses to replace existing data
+    /// unless --force, and then keeps it aside).
+    Restore {
+        archive: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
     /// Fill a workspace with realistic synthetic contacts (for trying pi-crm at size and for
     /// benchmarks). Creates the user's workspace if it does not exist.
     Seed {
@@ -258,6 +272,50 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .map(|c| c.to_string())
                     .unwrap_or_default()
             );
+            Ok(())
+        }
+        Command::Backup { to } => {
+            let app = open(&cli)?;
+            let report = app::backup::create(&app, domain::audit::Actor::Cli, to.as_deref(), "cli")
+                .map_err(user_error)?;
+            println!(
+                "backup written: {} ({:.1} MiB, {} tables, {} ms)",
+                report.path.display(),
+                report.size_bytes as f64 / 1_048_576.0,
+                report.row_counts.len(),
+                report.duration_ms
+            );
+            Ok(())
+        }
+        Command::Restore { archive, force } => {
+            if crate::serve::DataDirLock::held_by_another(&cli.data_dir) {
+                if *force {
+                    eprintln!(
+                        "warning: a running pi-crm server holds {}; restart it after the restore",
+                        cli.data_dir.display()
+                    );
+                } else {
+                    bail!(
+                        "a running pi-crm server holds {}: stop it first (or add --force)",
+                        cli.data_dir.display()
+                    );
+                }
+            }
+            let aside = app::backup::restore(archive, &cli.data_dir, *force).map_err(user_error)?;
+            // Opening applies any newer migrations, as the server would at start.
+            let app = open(&cli)?;
+            let check = app
+                .db()
+                .integrity_check()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "restored {} into {} (integrity: {check})",
+                archive.display(),
+                cli.data_dir.display()
+            );
+            if let Some(aside) = aside {
+                println!("the data that was there is kept in {}", aside.display());
+            }
             Ok(())
         }
         Command::Housekeeping => {

@@ -14,6 +14,41 @@ pub struct ServeOptions {
     pub housekeeping_cron: String,
 }
 
+/// An exclusive lock on `DATA_DIR/pi-crm.lock`, held while a server runs, so a second server
+/// or a restore cannot take the same data directory from under it.
+pub struct DataDirLock {
+    _file: std::fs::File,
+}
+
+impl DataDirLock {
+    const FILE: &'static str = "pi-crm.lock";
+
+    pub fn acquire(data_dir: &std::path::Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(data_dir.join(Self::FILE))?;
+        file.try_lock().map_err(|_| {
+            anyhow::anyhow!(
+                "another pi-crm server is already running on {}",
+                data_dir.display()
+            )
+        })?;
+        Ok(Self { _file: file })
+    }
+
+    /// True when a running server holds the directory.
+    pub fn held_by_another(data_dir: &std::path::Path) -> bool {
+        let path = data_dir.join(Self::FILE);
+        match std::fs::OpenOptions::new().write(true).open(path) {
+            Ok(file) => file.try_lock().is_err(),
+            Err(_) => false,
+        }
+    }
+}
+
 /// A server that is running; tests hold one and stop it at the end.
 pub struct Running {
     pub port: u16,
@@ -22,6 +57,7 @@ pub struct Running {
     handle: actix_web::dev::ServerHandle,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     scheduler: Scheduler,
+    _lock: DataDirLock,
 }
 
 impl Running {
@@ -43,6 +79,7 @@ impl Running {
 /// Starts everything and returns once the port is bound and the scheduler runs.
 pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
     let data_dir = options.settings.data_dir.clone();
+    let lock = DataDirLock::acquire(&data_dir)?;
     let app = tokio::task::spawn_blocking(move || app::App::open(options.settings))
         .await?
         .map_err(|e| anyhow::anyhow!("{e}"))
@@ -62,6 +99,7 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
         handle,
         server: task,
         scheduler,
+        _lock: lock,
     })
 }
 

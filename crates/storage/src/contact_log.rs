@@ -63,6 +63,14 @@ pub fn insert(
     Ok(LogEntryId(id))
 }
 
+pub fn get(conn: &mut Conn, id: LogEntryId) -> Result<LogEntry, StorageError> {
+    let row: LogRow = contact_log::table
+        .find(id.0)
+        .select(LogRow::as_select())
+        .first(conn)?;
+    row.into_domain()
+}
+
 /// Where the previous page ended: the last entry's time and id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {

@@ -221,7 +221,13 @@ pub fn purge_trash(
             .bind::<BigInt, _>(*id)
             .execute(conn)?;
     }
-    diesel::delete(contacts::table.filter(contacts::id.eq_any(&ids))).execute(conn)?;
+    // By the same condition, not by a list of ids: SQLite caps bound values at 32,766.
+    diesel::delete(
+        contacts::table
+            .filter(contacts::workspace_id.eq(workspace.0))
+            .filter(contacts::deleted_at.le(to_db(before))),
+    )
+    .execute(conn)?;
     Ok(ids.into_iter().map(ContactId).collect())
 }
 
@@ -265,6 +271,15 @@ pub fn duplicates_of(
 
 /// Loads whole contacts, in the order of `ids`; missing ids are skipped.
 pub fn load(conn: &mut Conn, ids: &[ContactId]) -> Result<Vec<Contact>, StorageError> {
+    // SQLite caps bound values per statement; load big selections in chunks.
+    const CHUNK: usize = 500;
+    if ids.len() > CHUNK {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            out.extend(load(conn, chunk)?);
+        }
+        return Ok(out);
+    }
     let raw: Vec<i64> = ids.iter().map(|c| c.0).collect();
     let rows: Vec<ContactRow> = contacts::table
         .filter(contacts::id.eq_any(&raw))
@@ -678,6 +693,18 @@ pub fn duplicate_groups(
         }
     });
     Ok(groups)
+}
+
+/// The contacts that hold a value for `field`.
+pub fn with_value_of(
+    conn: &mut Conn,
+    field: CustomFieldId,
+) -> Result<Vec<ContactId>, StorageError> {
+    let ids: Vec<i64> = contact_values::table
+        .filter(contact_values::field_id.eq(field.0))
+        .select(contact_values::contact_id)
+        .load(conn)?;
+    Ok(ids.into_iter().map(ContactId).collect())
 }
 
 #[cfg(test)]

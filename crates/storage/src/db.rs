@@ -149,6 +149,30 @@ impl Db {
         Ok(())
     }
 
+    /// A connection on its own, outside the pool (for a file that is not the live database,
+    /// such as a backup being checked).
+    pub fn connect(path: &Path) -> Result<Conn, StorageError> {
+        let url = path
+            .to_str()
+            .ok_or_else(|| StorageError::Open("the path is not valid UTF-8".into()))?;
+        let mut conn = SqliteConnection::establish(url)
+            .map_err(|e| StorageError::Open(format!("{}: {e}", path.display())))?;
+        conn.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};"))?;
+        Ok(conn)
+    }
+
+    /// `PRAGMA integrity_check` on any connection.
+    pub fn check_integrity(conn: &mut Conn) -> Result<String, StorageError> {
+        let rows: Vec<PragmaText> =
+            diesel::sql_query("SELECT integrity_check AS value FROM pragma_integrity_check")
+                .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| r.value)
+            .collect::<Vec<_>>()
+            .join("; "))
+    }
+
     /// `PRAGMA integrity_check`; `Ok("ok")` when the file is sound.
     pub fn integrity_check(&self) -> Result<String, StorageError> {
         let mut conn = self.pool.get()?;

@@ -119,7 +119,46 @@ pub fn get(conn: &mut Conn, owner: UserId, id: ListId) -> Result<List, StorageEr
         .ok_or(StorageError::NotFound)
 }
 
-/// Finds a list of the workspace by id (as text) or by name, case-insensitively.
+/// A list of the workspace and kind with this id.
+pub fn find_by_id(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    kind: ListKind,
+    id: ListId,
+) -> Result<Option<ListId>, StorageError> {
+    let found: Option<i64> = lists::table
+        .filter(lists::workspace_id.eq(workspace.0))
+        .filter(lists::kind.eq(kind.as_str()))
+        .filter(lists::id.eq(id.0))
+        .select(lists::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.map(ListId))
+}
+
+/// A list of the workspace and kind with this name, ignoring case.
+pub fn find_by_name(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    kind: ListKind,
+    name: &str,
+) -> Result<Option<ListId>, StorageError> {
+    let found: Option<i64> = lists::table
+        .filter(lists::workspace_id.eq(workspace.0))
+        .filter(lists::kind.eq(kind.as_str()))
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("name = ")
+                .bind::<diesel::sql_types::Text, _>(name.trim())
+                .sql(" COLLATE NOCASE"),
+        )
+        .select(lists::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.map(ListId))
+}
+
+/// Finds a list of the workspace by id (as text) or by name, case-insensitively (for filters
+/// in URLs, which carry either).
 pub fn find(
     conn: &mut Conn,
     workspace: WorkspaceId,

@@ -176,6 +176,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    backups (id) {
+        id -> BigInt,
+        started_at -> Timestamp,
+        finished_at -> Timestamp,
+        trigger -> Text,
+        outcome -> Text,
+        file_name -> Nullable<Text>,
+        size_bytes -> Nullable<BigInt>,
+        duration_ms -> BigInt,
+        row_counts -> Nullable<Text>,
+        error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(workspaces -> users (owner_user_id));
 diesel::joinable!(workspace_approvers -> workspaces (workspace_id));
@@ -206,4 +221,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     contact_values,
     contact_log,
     contact_shares,
+    backups,
 );

@@ -568,8 +568,20 @@ async fn duplicates_are_listed_and_merged() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
-    let (status, _) = bob.get(&format!("/api/v1/contacts/{}", theirs["id"])).await;
-    assert_eq!(status, StatusCode::OK, "Bob's contact is untouched");
+    let (status, untouched) = bob.get(&format!("/api/v1/contacts/{}", theirs["id"])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        untouched["deleted_at"].is_null(),
+        "Bob's contact is not merged away: {untouched}"
+    );
+    let (_, bob_log) = bob
+        .get(&format!("/api/v1/contacts/{}/log", theirs["id"]))
+        .await;
+    assert_eq!(
+        bob_log["items"].as_array().unwrap().len(),
+        1,
+        "Bob's log is intact"
+    );
     app.stop().await;
 }
 
@@ -848,5 +860,40 @@ async fn bulk_actions_and_csv_export() {
         .get(&format!("/api/v1/workspaces/{ws}/contacts.csv"))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn stages_and_tags_by_id_must_belong_to_the_workspace() {
+    let app = spawn_app().await;
+    let (api, ws) = setup(&app).await;
+    let (_, other) = api
+        .send(Method::POST, "/api/v1/workspaces", json!({"name": "Other"}))
+        .await;
+    let (_, lists) = api
+        .get(&format!("/api/v1/workspaces/{}/lists", other["id"]))
+        .await;
+    let foreign_stage = lists["items"][0]["id"].clone();
+    let path = format!("/api/v1/workspaces/{ws}/contacts");
+    let cases = [
+        (
+            json!({"first_name": "A", "primary_list": foreign_stage}),
+            "primary_list",
+        ),
+        (json!({"first_name": "A", "tags": [999_999]}), "tags"),
+        (json!({"first_name": "A", "tags": ["Q3, 2026"]}), "tags"),
+    ];
+    for (body, field) in cases {
+        let (status, answer) = api.send(Method::POST, &path, body.clone()).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body} -> {answer}"
+        );
+        assert_eq!(answer["error"]["field"], field);
+    }
+    // A tag named like a number is a name, not an id.
+    let c = contact(&api, ws, json!({"first_name": "A", "tags": ["2026"]})).await;
+    assert_eq!(c["tags"], json!(["2026"]));
     app.stop().await;
 }

@@ -7,7 +7,8 @@ use app::contacts::{ContactInput, ContactPatch, LogCursor, RawValue};
 use domain::api_key::Scope;
 use domain::contact::Contact;
 use domain::contact_log::{LogEntry, LogKind};
-use domain::ids::{ContactId, LogEntryId, WorkspaceId};
+use domain::ids::{ContactId, ListId, LogEntryId, WorkspaceId};
+use domain::list::ListSpec;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -78,10 +79,10 @@ pub enum NameOrId {
 }
 
 impl NameOrId {
-    fn text(&self) -> String {
+    pub fn spec(&self) -> ListSpec {
         match self {
-            NameOrId::Id(id) => id.to_string(),
-            NameOrId::Name(name) => name.clone(),
+            NameOrId::Id(id) => ListSpec::Id(ListId(*id)),
+            NameOrId::Name(name) => ListSpec::Name(name.clone()),
         }
     }
 }
@@ -180,12 +181,12 @@ pub async fn create(
         primary_email: req.primary_email.unwrap_or_default(),
         primary_phone: req.primary_phone.unwrap_or_default(),
         company: req.company.unwrap_or_default(),
-        stage: req.primary_list.map(|l| l.text()),
+        stage: req.primary_list.map(|l| l.spec()),
         tags: req
             .tags
             .unwrap_or_default()
             .iter()
-            .map(NameOrId::text)
+            .map(NameOrId::spec)
             .collect(),
         custom: custom_values(req.custom)
             .into_iter()
@@ -242,8 +243,8 @@ pub async fn patch(
         primary_email: req.primary_email,
         primary_phone: req.primary_phone,
         company: req.company,
-        stage: req.primary_list.map(|l| l.text()),
-        tags: req.tags.map(|t| t.iter().map(NameOrId::text).collect()),
+        stage: req.primary_list.map(|l| l.spec()),
+        tags: req.tags.map(|t| t.iter().map(NameOrId::spec).collect()),
         custom: custom_values(req.custom),
         allow_duplicate: req.allow_duplicate.unwrap_or(false),
     };

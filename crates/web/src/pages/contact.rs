@@ -271,7 +271,7 @@ fn page_body(
                     }
                 }
             }
-            section ."card min-w-0" aria-labelledby="log-heading" {
+            section ."card min-w-0 self-start" aria-labelledby="log-heading" {
                 h2 #log-heading ."mb-3 text-lg font-semibold" { "Log" }
                 form ."mb-3 space-y-2" method="post" action=(format!("/contacts/{}/notes", c.id)) {
                     (csrf_field(csrf))

@@ -8,7 +8,7 @@ use domain::contact::{Contact, ContactSort};
 use domain::custom_field::FieldType;
 use domain::field_definition::CustomFieldDef;
 use domain::ids::{ContactId, ListId, WorkspaceId};
-use domain::list::{List, ListKind};
+use domain::list::{List, ListKind, ListSpec};
 use domain::pagination::{Page, PageRequest};
 use domain::workspace::Workspace;
 use maud::{Markup, html};
@@ -347,11 +347,13 @@ impl ContactForm {
             .collect()
     }
 
-    pub fn tags(&self) -> Vec<String> {
+    /// Tags typed as names separated by commas (names cannot hold commas).
+    pub fn tags(&self) -> Vec<ListSpec> {
         self.get("tags")
             .split(',')
-            .map(|t| t.trim().to_owned())
+            .map(str::trim)
             .filter(|t| !t.is_empty())
+            .map(|t| ListSpec::Name(t.to_owned()))
             .collect()
     }
 }
@@ -495,7 +497,12 @@ pub async fn create(
         primary_email: form.get("primary_email"),
         primary_phone: form.get("primary_phone"),
         company: form.get("company"),
-        stage: Some(form.get("stage")).filter(|s| !s.is_empty()),
+        stage: form
+            .get("stage")
+            .trim()
+            .parse()
+            .ok()
+            .map(|id| ListSpec::Id(ListId(id))),
         tags: form.tags(),
         custom: form
             .custom()
@@ -609,7 +616,14 @@ pub async fn bulk(
             "add_tag" => Action::AddTag(tag),
             "remove_tag" => Action::RemoveTag(tag),
             "set_stage" => Action::SetStage(ListId(stage.parse().unwrap_or(-1))),
-            _ => Action::Trash,
+            "trash" => Action::Trash,
+            _ => {
+                return Err(domain::validation::ValidationError::new(
+                    "action",
+                    "Choose an action first.",
+                )
+                .into());
+            }
         };
         app::bulk::apply(app, &caller, id, &target, &action).map(Ok)
     })

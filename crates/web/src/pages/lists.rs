@@ -65,7 +65,8 @@ fn rows(csrf: &str, lists: &[List], stages: &[List]) -> Markup {
                     form ."flex gap-2" method="post" action=(format!("/lists/{}/delete", l.id))
                         data-confirm=(format!("Remove '{}'?", l.name)) {
                         (csrf_field(csrf))
-                        @if l.kind == ListKind::Primary && l.contacts > 0 {
+                        // Trashed contacts hold their stage too, so offer the move for any stage.
+                        @if l.kind == ListKind::Primary && stages.len() > 1 {
                             label ."sr-only" for=(format!("move-to-{}", l.id)) { "Move its contacts to" }
                             select ."input py-1 text-sm" id=(format!("move-to-{}", l.id)) name="move_to" {
                                 @for s in stages.iter().filter(|s| s.id != l.id) { option value=(s.id) { "Move contacts to " (s.name) } }
