@@ -128,11 +128,24 @@ impl Db {
         f: impl FnOnce(&mut Conn) -> Result<T, E>,
     ) -> Result<T, E> {
         let mut conn = self.pool.get().map_err(StorageError::from)?;
-        conn.immediate_transaction::<T, TxError<E>, _>(|c| f(c).map_err(TxError::Inner))
-            .map_err(|e| match e {
-                TxError::Inner(e) => e,
-                TxError::Db(d) => E::from(StorageError::from(d)),
+        // SQLite rolls some failures back by itself (a full disk, for one); diesel's own
+        // ROLLBACK then fails with "no transaction is active". Keep the first error, which is
+        // the one that says what happened.
+        let mut failure: Option<E> = None;
+        let result = conn.immediate_transaction::<T, TxError, _>(|c| {
+            f(c).map_err(|e| {
+                failure = Some(e);
+                TxError::Failed
             })
+        });
+        match (result, failure) {
+            (Ok(value), _) => Ok(value),
+            (Err(_), Some(first)) => Err(first),
+            (Err(TxError::Db(d)), None) => Err(E::from(StorageError::from(d))),
+            (Err(TxError::Failed), None) => {
+                Err(E::from(StorageError::Open("transaction failed".into())))
+            }
+        }
     }
 
     /// `PRAGMA optimize`: lets SQLite refresh the statistics its query planner uses.
@@ -209,12 +222,13 @@ impl Db {
     }
 }
 
-enum TxError<E> {
-    Inner(E),
+enum TxError {
+    /// The closure failed; its error is kept aside.
+    Failed,
     Db(diesel::result::Error),
 }
 
-impl<E> From<diesel::result::Error> for TxError<E> {
+impl From<diesel::result::Error> for TxError {
     fn from(e: diesel::result::Error) -> Self {
         TxError::Db(e)
     }
@@ -240,6 +254,49 @@ mod tests {
             BUSY_TIMEOUT_MS.to_string()
         );
         assert_eq!(db.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn a_full_disk_is_a_clear_error_and_leaves_the_file_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open_in(dir.path()).unwrap();
+        db.migrate().unwrap();
+        let big = "x".repeat(64 * 1024);
+        // Pretend the disk is nearly full: the file may grow by only a few pages.
+        let result: Result<(), StorageError> = db.write(|conn| {
+            conn.batch_execute("PRAGMA max_page_count = 1")?;
+            let pages: i64 = diesel::sql_query("SELECT page_count AS value FROM pragma_page_count")
+                .load::<PragmaNumber>(conn)?
+                .first()
+                .map_or(0, |p| p.value);
+            conn.batch_execute(&format!("PRAGMA max_page_count = {}", pages + 2))?;
+            for _ in 0..10 {
+                diesel::sql_query(
+                    "INSERT INTO audit_log (at, actor_kind, action, entity_type, after_json) \
+                     VALUES ('2026-01-01 00:00:00', 'cli', 'x', 'y', ?)",
+                )
+                .bind::<diesel::sql_types::Text, _>(&big)
+                .execute(conn)?;
+            }
+            Ok(())
+        });
+        assert!(matches!(result, Err(StorageError::DiskFull)), "{result:?}");
+        assert_eq!(db.integrity_check().unwrap(), "ok");
+        let rows: i64 = db
+            .read(|conn| {
+                crate::schema::audit_log::table
+                    .count()
+                    .get_result(conn)
+                    .map_err(StorageError::from)
+            })
+            .unwrap();
+        assert_eq!(rows, 0, "the transaction was rolled back whole");
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct PragmaNumber {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        value: i64,
     }
 
     #[test]

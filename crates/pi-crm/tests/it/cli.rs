@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 
 use crate::harness::PASSWORD;
 
-fn pi_crm(data_dir: &std::path::Path) -> Command {
+pub fn pi_crm(data_dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pi-crm"));
     cmd.env("RUST_LOG", "warn")
         .env_remove("PI_CRM_DATA_DIR")
@@ -33,7 +33,11 @@ fn run_with_stdin(mut cmd: Command, input: &str) -> std::process::Output {
     child.wait_with_output().unwrap()
 }
 
-fn add_user(data_dir: &std::path::Path, username: &str, password: &str) -> std::process::Output {
+pub fn add_user(
+    data_dir: &std::path::Path,
+    username: &str,
+    password: &str,
+) -> std::process::Output {
     let mut cmd = pi_crm(data_dir);
     cmd.args([
         "user",
@@ -156,13 +160,13 @@ fn migrate_user_add_and_apikey_create() {
     server.stop_gracefully();
 }
 
-struct Server {
-    child: std::process::Child,
-    url: String,
+pub struct Server {
+    pub child: std::process::Child,
+    pub url: String,
 }
 
 impl Server {
-    fn start(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
+    pub fn start(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
         let mut cmd = pi_crm(data_dir);
         cmd.args(["serve", "--bind", "127.0.0.1:0"])
             .envs(env.iter().copied());
@@ -183,7 +187,7 @@ impl Server {
         Self { child, url }
     }
 
-    fn stop_gracefully(mut self) {
+    pub fn stop_gracefully(mut self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()

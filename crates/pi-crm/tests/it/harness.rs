@@ -79,6 +79,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Options)) -> TestApp {
 }
 
 impl TestApp {
+    pub fn data_dir(&self) -> &Path {
+        self._data_dir.path()
+    }
+
     pub fn app(&self) -> &app::App {
         &self.running.as_ref().expect("running").app
     }

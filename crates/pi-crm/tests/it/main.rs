@@ -3,6 +3,7 @@
 
 mod api;
 mod auth;
+mod backups;
 mod cli;
 mod contacts;
 mod csrf;

@@ -1,0 +1,321 @@
+//! Backups, restores and crash safety, with the real binary where a person would use it.
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::cli::{Server, add_user, pi_crm};
+use crate::harness::{PASSWORD, spawn_app};
+
+fn contact_count(data_dir: &std::path::Path) -> i64 {
+    let app = app::App::open(app::Settings::new(data_dir.to_owned())).unwrap();
+    assert_eq!(app.db().integrity_check().unwrap(), "ok");
+    let user = app::accounts::find_user(&app, "andy").unwrap();
+    let caller = app::Caller::browser(user.id, None);
+    app::workspaces::all_active(&app, user.id)
+        .unwrap()
+        .iter()
+        .map(|ws| {
+            app::contacts::search(
+                &app,
+                &caller,
+                ws.id,
+                &Default::default(),
+                Default::default(),
+            )
+            .unwrap()
+            .total
+        })
+        .sum()
+}
+
+fn last_archive(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut archives: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".tar.gz"))
+        .collect();
+    archives.sort();
+    archives.pop().expect("an archive")
+}
+
+#[tokio::test]
+async fn a_backup_taken_during_writes_restores_with_matching_counts() {
+    let app = spawn_app().await;
+    let user = app.add_user("andy");
+    let caller = app::Caller::browser(user.id, None);
+    let ws = app::workspaces::create(
+        app.app(),
+        &caller,
+        app::workspaces::CreateWorkspace {
+            name: "W".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let writing = Arc::new(AtomicBool::new(true));
+    let writer = {
+        let (core, writing) = (app.app().clone(), writing.clone());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while writing.load(Ordering::Relaxed) {
+                let input = app::contacts::ContactInput {
+                    first_name: format!("Writer {n}"),
+                    ..Default::default()
+                };
+                app::contacts::create(&core, &caller, ws.id, input).unwrap();
+                n += 1;
+            }
+            n
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let backups = tempfile::tempdir().unwrap();
+    let out = pi_crm(app.data_dir())
+        .arg("backup")
+        .arg("--to")
+        .arg(backups.path())
+        .output()
+        .unwrap();
+    writing.store(false, Ordering::Relaxed);
+    let written = writer.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(written > 0);
+    let archive = last_archive(backups.path());
+    assert!(
+        !std::fs::read_dir(backups.path())
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().contains("partial"))
+    );
+
+    let target = tempfile::tempdir().unwrap();
+    let restored_dir = target.path().join("restored");
+    let out = pi_crm(&restored_dir)
+        .arg("restore")
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restored = contact_count(&restored_dir);
+    assert!(
+        restored > 0 && restored <= written,
+        "the snapshot holds a consistent part: {restored} of {written}"
+    );
+    assert!(
+        restored_dir.join("secret.key").exists(),
+        "the key comes back with the data"
+    );
+    // The server starts on it.
+    let server = Server::start(&restored_dir, &[]);
+    let status = reqwest::get(format!("{}/readyz", server.url))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, StatusCode::OK);
+    server.stop_gracefully();
+    // Recorded, and audited.
+    let recent = app::backup::recent(app.app(), 5).unwrap();
+    assert!(
+        recent[0].ok
+            && recent[0]
+                .row_counts
+                .get("contacts")
+                .is_some_and(|n| *n <= written)
+    );
+    app.stop().await;
+}
+
+#[test]
+fn restore_refuses_to_replace_data_unless_forced_and_keeps_it_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(add_user(&data, "andy", PASSWORD).status.success());
+    let out = pi_crm(&data).args(["backup"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let archive = last_archive(&data.join("backups"));
+    let out = pi_crm(&data).arg("restore").arg(&archive).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--force"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = pi_crm(&data)
+        .arg("restore")
+        .arg(&archive)
+        .arg("--force")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let aside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("data.before-restore-")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "the old data is kept aside");
+    assert!(aside[0].path().join("pi-crm.sqlite3").exists());
+    // A damaged archive is refused and changes nothing.
+    let bad = dir.path().join("bad.tar.gz");
+    std::fs::write(&bad, b"not an archive").unwrap();
+    let fresh = dir.path().join("fresh");
+    let out = pi_crm(&fresh).arg("restore").arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    assert!(!fresh.join("pi-crm.sqlite3").exists());
+}
+
+#[tokio::test]
+async fn restore_refuses_a_directory_a_running_server_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(add_user(dir.path(), "andy", PASSWORD).status.success());
+    assert!(
+        pi_crm(dir.path())
+            .args(["backup"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let archive = last_archive(&dir.path().join("backups"));
+    let server = Server::start(dir.path(), &[]);
+    let out = pi_crm(dir.path())
+        .arg("restore")
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("running"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // And a second server on the same data is refused too.
+    let second = pi_crm(dir.path())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("already running"));
+    server.stop_gracefully();
+}
+
+#[tokio::test]
+async fn every_acknowledged_write_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(add_user(dir.path(), "andy", PASSWORD).status.success());
+    let key_out = pi_crm(dir.path())
+        .args([
+            "apikey",
+            "create",
+            "--username",
+            "andy",
+            "--label",
+            "k",
+            "--scopes",
+            "workspaces:write,contacts:write,contacts:read",
+        ])
+        .output()
+        .unwrap();
+    let key = String::from_utf8(key_out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned();
+    let mut server = Server::start(dir.path(), &[]);
+    let client = reqwest::Client::new();
+    let (_, ws) = crate::harness::json(
+        client
+            .post(format!("{}/api/v1/workspaces", server.url))
+            .bearer_auth(&key)
+            .json(&json!({"name": "W"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let path = format!("{}/api/v1/workspaces/{}/contacts", server.url, ws["id"]);
+    let mut acknowledged = Vec::new();
+    let pid = server.child.id();
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    });
+    for n in 0..100_000 {
+        let name = format!("Durable {n}");
+        match client
+            .post(&path)
+            .bearer_auth(&key)
+            .json(&json!({"first_name": name}))
+            .send()
+            .await
+        {
+            Ok(res) if res.status() == StatusCode::CREATED => acknowledged.push(name),
+            _ => break,
+        }
+    }
+    killer.join().unwrap();
+    let _ = server.child.wait();
+    assert!(
+        acknowledged.len() > 5,
+        "writes were acknowledged before the kill"
+    );
+    // After the crash: integrity ok, and every acknowledged contact is there.
+    let app = app::App::open(app::Settings::new(dir.path().to_owned())).unwrap();
+    assert_eq!(app.db().integrity_check().unwrap(), "ok");
+    let user = app::accounts::find_user(&app, "andy").unwrap();
+    let caller = app::Caller::browser(user.id, None);
+    let ws_id = domain::ids::WorkspaceId(ws["id"].as_i64().unwrap());
+    let all = app::contacts::search(
+        &app,
+        &caller,
+        ws_id,
+        &Default::default(),
+        domain::pagination::PageRequest::new(Some(1), Some(200)),
+    )
+    .unwrap();
+    let mut names: Vec<String> = all.items.iter().map(|c| c.first_name.clone()).collect();
+    let mut page = 2;
+    while (names.len() as i64) < all.total {
+        let more = app::contacts::search(
+            &app,
+            &caller,
+            ws_id,
+            &Default::default(),
+            domain::pagination::PageRequest::new(Some(page), Some(200)),
+        )
+        .unwrap();
+        names.extend(more.items.iter().map(|c| c.first_name.clone()));
+        page += 1;
+    }
+    for name in &acknowledged {
+        assert!(names.contains(name), "{name} was acknowledged but is gone");
+    }
+}
