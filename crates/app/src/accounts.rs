@@ -124,6 +124,12 @@ pub fn add_user(app: &App, input: NewUser<'_>) -> Result<User, AppError> {
         .write(|conn| insert_user(conn, &username, &display_name, &hash, Actor::Cli, None))
 }
 
+/// The installation's administrator is the account made at setup (the oldest). Only they may
+/// download backups, which hold every user's data.
+pub fn is_administrator(app: &App, id: UserId) -> Result<bool, AppError> {
+    Ok(app.db().read(storage::users::first_id)? == Some(id))
+}
+
 pub fn get_user(app: &App, id: UserId) -> Result<User, AppError> {
     Ok(app.db().read(|c| users::get(c, id))?)
 }

@@ -69,6 +69,16 @@ pub fn insert(
     Ok(row.into_parts()?.0)
 }
 
+/// The oldest account: the one made at setup.
+pub fn first_id(conn: &mut Conn) -> Result<Option<UserId>, StorageError> {
+    let id: Option<i64> = users::table
+        .order(users::id.asc())
+        .select(users::id)
+        .first(conn)
+        .optional()?;
+    Ok(id.map(UserId))
+}
+
 pub fn count(conn: &mut Conn) -> Result<i64, StorageError> {
     Ok(users::table.count().get_result(conn)?)
 }

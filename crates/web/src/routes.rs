@@ -109,6 +109,9 @@ pub fn all() -> Vec<RouteDef> {
         route!(POST "/settings/api-keys" Session => pages::api_keys::create),
         route!(POST "/settings/api-keys/{api_key_id}/revoke" Session => pages::api_keys::revoke),
         route!(GET "/settings/audit" Session => pages::audit::account),
+        route!(GET "/backups" Session => pages::backups::show),
+        route!(POST "/backups" Session => pages::backups::create),
+        route!(GET "/backups/{backup_id}/download" Session => pages::backups::download),
         // JSON API.
         route!(GET "/api/v1/me" ApiKey => api::me::show),
         route!(GET "/api/v1/workspaces" ApiKey => api::workspaces::list),

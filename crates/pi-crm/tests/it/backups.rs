@@ -319,3 +319,41 @@ async fn every_acknowledged_write_survives_kill_9() {
         assert!(names.contains(name), "{name} was acknowledged but is gone");
     }
 }
+
+#[tokio::test]
+async fn backup_now_from_the_page_and_the_warning_until_then() {
+    let app = spawn_app().await;
+    let mut admin = app.signed_in("andy").await;
+    let (_, html) = admin.get_text("/workspaces").await;
+    assert!(html.contains("backup-warning") && html.contains("No backup has been taken yet."));
+    let res = admin.post("/backups", &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = admin.get_text("/backups").await;
+    assert!(html.contains("Backups are up to date."), "{html}");
+    assert!(
+        !html.contains("id=\"backup-warning\""),
+        "the warning is gone"
+    );
+    let id = app::backup::recent(app.app(), 1).unwrap()[0].id;
+    let res = admin.get(&format!("/backups/{id}/download")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let bytes = res.bytes().await.unwrap();
+    assert_eq!(&bytes[..2], &[0x1f, 0x8b], "a gzip archive");
+    // Another user sees the status but cannot download everyone's data.
+    let other = app.signed_in("monalisa").await;
+    let (status, html) = other.get_text("/backups").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("/download"));
+    assert_eq!(
+        other.get(&format!("/backups/{id}/download")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // A failed backup is shown, and warns everywhere.
+    let actor = domain::audit::Actor::Cli;
+    let blocked = app.data_dir().join("not-a-dir");
+    std::fs::write(&blocked, b"x").unwrap();
+    assert!(app::backup::create(app.app(), actor, Some(&blocked), "cli").is_err());
+    let (_, html) = admin.get_text("/workspaces").await;
+    assert!(html.contains("The last backup failed."), "{html}");
+    app.stop().await;
+}

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod api_keys;
 pub mod audit;
+pub mod backups;
 pub mod board;
 pub mod contact;
 pub mod contacts;
@@ -96,10 +97,21 @@ impl SignedIn {
     /// Builds the frame: the workspace list for the switcher, the current workspace, toasts.
     pub async fn chrome(&self, current: Option<Workspace>) -> Result<Chrome, PageError> {
         let uid = self.user.id;
-        let workspaces = blocking(&self.state.app, move |app| {
-            app::workspaces::all_active(app, uid)
+        let (workspaces, health) = blocking(&self.state.app, move |app| {
+            Ok((
+                app::workspaces::all_active(app, uid)?,
+                app::backup::health(app)?,
+            ))
         })
         .await?;
+        let backup_warning = match health {
+            app::backup::Health::Fine => None,
+            app::backup::Health::NeverBackedUp => Some("No backup has been taken yet.".to_owned()),
+            app::backup::Health::Stale { hours } => {
+                Some(format!("The last good backup is {hours} hours old."))
+            }
+            app::backup::Health::LastFailed { .. } => Some("The last backup failed.".to_owned()),
+        };
         let current = match current {
             Some(ws) => {
                 let remembered = self
@@ -130,6 +142,7 @@ impl SignedIn {
             current,
             csrf: self.csrf.clone(),
             flashes: take_flashes(&self.session),
+            backup_warning,
         })
     }
 

@@ -30,6 +30,8 @@ pub struct Chrome {
     pub current: Option<Workspace>,
     pub csrf: String,
     pub flashes: Vec<Flash>,
+    /// A problem with backups, shown on every page until it is fixed.
+    pub backup_warning: Option<String>,
 }
 
 /// Which part of the navigation is active.
@@ -88,6 +90,13 @@ pub fn page(chrome: &Chrome, title: &str, section: Section, body: Markup) -> Mar
                 hx-headers=(format!(r#"{{"X-CSRF-Token":"{}"}}"#, chrome.csrf)) {
                 a ."sr-only focus:not-sr-only focus:absolute focus:p-2 focus:bg-white" href="#main" { "Skip to content" }
                 (top_bar(chrome))
+                @if let Some(warning) = &chrome.backup_warning {
+                    div ."border-b border-amber-300 bg-amber-50" role="status" #backup-warning {
+                        p ."mx-auto max-w-6xl px-4 py-2 text-sm text-amber-900" {
+                            (warning) " " a ."font-medium underline" href="/backups" { "Open backups" }
+                        }
+                    }
+                }
                 @if let Some(ws) = &chrome.current {
                     (workspace_nav(ws, section))
                 }
@@ -116,6 +125,7 @@ fn top_bar(chrome: &Chrome) -> Markup {
                 }
                 div ."ml-auto flex items-center gap-2" {
                     a ."rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100" href="/shared" { "Shared with me" }
+                    a ."rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100" href="/backups" { "Backups" }
                     a ."rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100" href="/settings/account"
                         title="Your account settings" {
                         (chrome.user.display_name.as_str())
