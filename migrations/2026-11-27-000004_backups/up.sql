@@ -13,6 +13,8 @@ CREATE TABLE backups (
     -- JSON object: table name -> row count in the snapshot.
     row_counts TEXT,
     -- What went wrong, in words a person can act on.
-    error TEXT
+    error TEXT,
+    -- JSON list of the places the archive was copied to (a USB drive, a NAS mount).
+    copies TEXT
 );
 CREATE INDEX backups_by_time ON backups(started_at);

@@ -36,6 +36,8 @@ pub struct Manifest {
 
 #[derive(Debug, Clone)]
 pub struct Report {
+    /// The row in the backups table.
+    pub id: i64,
     pub path: PathBuf,
     pub size_bytes: u64,
     pub row_counts: BTreeMap<String, i64>,
@@ -87,7 +89,7 @@ pub fn create(
         .ok()
         .and_then(|r| r.path.file_name())
         .map(|n| n.to_string_lossy().into_owned());
-    app.db().write(|conn| {
+    let id = app.db().write(|conn| {
         let id = backups::insert(
             conn,
             NewBackup {
@@ -112,9 +114,9 @@ pub fn create(
             .after(&serde_json::json!({"file": file_name, "error": error, "trigger": trigger})),
             finished,
         )?;
-        Ok::<_, AppError>(())
+        Ok::<_, AppError>(id)
     })?;
-    result
+    result.map(|r| Report { id, ..r })
 }
 
 fn write_archive(app: &App, dir: &Path, started: DateTime<Utc>) -> Result<Report, AppError> {
@@ -182,6 +184,7 @@ fn pack(
     sync_dir(dir);
     let size_bytes = fs::metadata(&final_path).map(|m| m.len()).unwrap_or(0);
     Ok(Report {
+        id: 0,
         path: final_path,
         size_bytes,
         row_counts,
@@ -354,4 +357,53 @@ pub fn prune(dir: &Path, days: i64) -> Result<usize, AppError> {
         }
     }
     Ok(removed)
+}
+
+/// Copies an archive into `dir` (a USB drive, a NAS mount): written under a temporary name,
+/// fsynced, then renamed, like the original.
+pub fn copy_to(archive: &Path, dir: &Path) -> Result<PathBuf, AppError> {
+    fs::create_dir_all(dir).map_err(io("cannot create", dir))?;
+    let name = archive
+        .file_name()
+        .ok_or_else(|| AppError::Internal("an archive has no name".into()))?;
+    let target = dir.join(name);
+    let partial = dir.join(format!("{}.partial", name.to_string_lossy()));
+    fs::copy(archive, &partial).map_err(io("cannot copy to", &partial))?;
+    File::open(&partial)
+        .and_then(|f| f.sync_all())
+        .map_err(io("cannot sync", &partial))?;
+    fs::rename(&partial, &target).map_err(io("cannot rename", &partial))?;
+    sync_dir(dir);
+    Ok(target)
+}
+
+/// The scheduled backup: take one, copy it to the configured directory, and prune archives
+/// older than the configured number of days in both places. A failed copy marks the backup
+/// failed, so the warning shows.
+pub fn scheduled(app: &App) -> Result<Report, AppError> {
+    let report = create(
+        app,
+        Actor::Job {
+            name: "backup".into(),
+        },
+        None,
+        "scheduled",
+    )?;
+    let settings = app.settings();
+    let mut copies = Vec::new();
+    let mut error = None;
+    if let Some(dir) = &settings.backup_copy_to {
+        match copy_to(&report.path, dir) {
+            Ok(path) => copies.push(path.display().to_string()),
+            Err(e) => error = Some(format!("The copy to {} failed: {e}", dir.display())),
+        }
+        prune(dir, settings.backup_keep_days)?;
+    }
+    prune(&default_dir(app), settings.backup_keep_days)?;
+    app.db()
+        .write(|conn| backups::set_copies(conn, report.id, &copies, error.as_deref()))?;
+    match error {
+        Some(e) => Err(AppError::Internal(e)),
+        None => Ok(report),
+    }
 }

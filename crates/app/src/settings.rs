@@ -14,6 +14,10 @@ pub struct Settings {
     pub session_idle: Duration,
     /// A session ends this long after sign-in, however active.
     pub session_absolute: Duration,
+    /// A directory each scheduled backup is copied to (a USB drive, a NAS mount).
+    pub backup_copy_to: Option<PathBuf>,
+    /// Archives older than this many days are deleted by the scheduled backup.
+    pub backup_keep_days: i64,
 }
 
 impl Settings {
@@ -23,6 +27,8 @@ impl Settings {
             secret_key: None,
             session_idle: Duration::from_secs(12 * 60 * 60),
             session_absolute: Duration::from_secs(30 * 24 * 60 * 60),
+            backup_copy_to: None,
+            backup_keep_days: 30,
         }
     }
 

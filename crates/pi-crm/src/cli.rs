@@ -87,6 +87,15 @@ pub struct ServeArgs {
     /// When the daily housekeeping runs (cron: sec min hour day month weekday).
     #[arg(long, env = "PI_CRM_HOUSEKEEPING_CRON", default_value = "0 30 3 * * *")]
     pub housekeeping_cron: String,
+    /// When the daily backup runs (cron: sec min hour day month weekday).
+    #[arg(long, env = "PI_CRM_BACKUP_CRON", default_value = "0 0 2 * * *")]
+    pub backup_cron: String,
+    /// Also copy each scheduled backup to this directory (a USB drive or a NAS mount).
+    #[arg(long, env = "PI_CRM_BACKUP_COPY_TO")]
+    pub backup_copy_to: Option<PathBuf>,
+    /// Delete backups older than this many days.
+    #[arg(long, env = "PI_CRM_BACKUP_KEEP_DAYS", default_value_t = 30)]
+    pub backup_keep_days: i64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -169,6 +178,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 web,
                 bind: args.bind.clone(),
                 housekeeping_cron: args.housekeeping_cron.clone(),
+                backup_cron: args.backup_cron.clone(),
             })
             .await
         }

@@ -12,6 +12,7 @@ pub struct ServeOptions {
     pub web: web::WebConfig,
     pub bind: String,
     pub housekeeping_cron: String,
+    pub backup_cron: String,
 }
 
 /// An exclusive lock on `DATA_DIR/pi-crm.lock`, held while a server runs, so a second server
@@ -89,8 +90,13 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let built = web::server(app.clone(), options.web, listener)?;
     let handle = built.server.handle();
-    let scheduler =
-        Scheduler::start(app.clone(), built.maintenance, &options.housekeeping_cron).await?;
+    let scheduler = Scheduler::start(
+        app.clone(),
+        built.maintenance,
+        &options.housekeeping_cron,
+        &options.backup_cron,
+    )
+    .await?;
     let task = tokio::spawn(built.server);
     Ok(Running {
         port: addr.port(),

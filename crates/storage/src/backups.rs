@@ -25,6 +25,8 @@ pub struct BackupRecord {
     pub duration_ms: i64,
     pub row_counts: BTreeMap<String, i64>,
     pub error: Option<String>,
+    /// Where copies of the archive were written.
+    pub copies: Vec<String>,
 }
 
 type Row = (
@@ -38,10 +40,11 @@ type Row = (
     i64,
     Option<String>,
     Option<String>,
+    Option<String>,
 );
 
 fn record(
-    (id, started, finished, trigger, outcome, file, size, ms, counts, error): Row,
+    (id, started, finished, trigger, outcome, file, size, ms, counts, error, copies): Row,
 ) -> BackupRecord {
     BackupRecord {
         id,
@@ -56,6 +59,9 @@ fn record(
             .and_then(|c| serde_json::from_str(&c).ok())
             .unwrap_or_default(),
         error,
+        copies: copies
+            .and_then(|c| serde_json::from_str(&c).ok())
+            .unwrap_or_default(),
     }
 }
 
@@ -105,9 +111,27 @@ pub fn recent(conn: &mut Conn, limit: i64) -> Result<Vec<BackupRecord>, StorageE
             backups::duration_ms,
             backups::row_counts,
             backups::error,
+            backups::copies,
         ))
         .load(conn)?;
     Ok(rows.into_iter().map(record).collect())
+}
+
+/// Records where copies of a backup were written, and any error in making them.
+pub fn set_copies(
+    conn: &mut Conn,
+    id: i64,
+    copies: &[String],
+    error: Option<&str>,
+) -> Result<(), StorageError> {
+    diesel::update(backups::table.find(id))
+        .set((
+            backups::copies.eq(serde_json::to_string(copies).unwrap_or_default()),
+            backups::error.eq(error),
+            backups::outcome.eq(if error.is_some() { "failed" } else { "ok" }),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Writes a consistent copy of the live database to `dest` with `VACUUM INTO`, which reads one

@@ -188,6 +188,7 @@ diesel::table! {
         duration_ms -> BigInt,
         row_counts -> Nullable<Text>,
         error -> Nullable<Text>,
+        copies -> Nullable<Text>,
     }
 }
 

@@ -357,3 +357,57 @@ async fn backup_now_from_the_page_and_the_warning_until_then() {
     assert!(html.contains("The last backup failed."), "{html}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_daily_backup_runs_copies_and_prunes() {
+    let dir = tempfile::tempdir().unwrap();
+    let usb = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // An archive from 40 days ago, in both places, to be pruned.
+    for place in [data.join("backups"), usb.path().to_owned()] {
+        std::fs::create_dir_all(&place).unwrap();
+        let old = place.join("pi-crm-backup-20200101-000000-000.tar.gz");
+        let file = std::fs::File::create(&old).unwrap();
+        file.set_modified(
+            std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 86_400),
+        )
+        .unwrap();
+    }
+    let mut settings = app::Settings::new(data.clone());
+    settings.backup_copy_to = Some(usb.path().to_owned());
+    let running = pi_crm::serve::start(pi_crm::serve::ServeOptions {
+        settings,
+        web: web::WebConfig::default(),
+        bind: "127.0.0.1:0".into(),
+        housekeeping_cron: "0 30 3 * * *".into(),
+        // Every second, so the test sees it run.
+        backup_cron: "* * * * * *".into(),
+    })
+    .await
+    .unwrap();
+    let mut done = Vec::new();
+    for _ in 0..80 {
+        crate::harness::sleep(100).await;
+        done = app::backup::recent(&running.app, 5).unwrap();
+        if done.iter().any(|b| b.ok && !b.copies.is_empty()) {
+            break;
+        }
+    }
+    running.stop().await;
+    let good = done
+        .iter()
+        .find(|b| b.ok && !b.copies.is_empty())
+        .expect("a scheduled backup with its copy");
+    assert_eq!(good.trigger, "scheduled");
+    let name = good.file_name.clone().unwrap();
+    assert!(data.join("backups").join(&name).exists());
+    assert!(usb.path().join(&name).exists(), "copied to the USB drive");
+    for place in [data.join("backups"), usb.path().to_owned()] {
+        assert!(
+            !place
+                .join("pi-crm-backup-20200101-000000-000.tar.gz")
+                .exists(),
+            "old archives are pruned"
+        );
+    }
+}

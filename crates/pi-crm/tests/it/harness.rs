@@ -68,6 +68,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Options)) -> TestApp {
         web: options.web,
         bind: "127.0.0.1:0".into(),
         housekeeping_cron: "0 30 3 * * *".into(),
+        backup_cron: "0 0 2 * * *".into(),
     })
     .await
     .expect("server starts");

@@ -57,6 +57,7 @@ pub async fn show(who: SignedIn) -> Result<HttpResponse, PageError> {
                             }
                             span ."text-sm" { (when(b.started_at)) }
                             span ."text-sm text-slate-600" { (megabytes(b.size_bytes)) " · " (b.duration_ms) " ms · " (b.trigger) }
+                            @for copy in &b.copies { span ."text-sm text-slate-600" { "copied to " code { (copy) } } }
                             @if let Some(e) = &b.error { span ."text-sm text-red-800" { (e) } }
                             @if admin && b.ok {
                                 @if let Some(name) = &b.file_name {
