@@ -78,7 +78,7 @@ pub fn create(
 ) -> Result<Report, AppError> {
     let started = Utc::now();
     let dir = to.map(Path::to_owned).unwrap_or_else(|| default_dir(app));
-    let result = write_archive(app, &dir, started);
+    let result = write_archive(app.db(), &app.settings().data_dir, &dir, started, "");
     let finished = Utc::now();
     let (ok, error) = match &result {
         Ok(_) => (true, None),
@@ -119,32 +119,39 @@ pub fn create(
     result.map(|r| Report { id, ..r })
 }
 
-fn write_archive(app: &App, dir: &Path, started: DateTime<Utc>) -> Result<Report, AppError> {
+fn write_archive(
+    db: &storage::Db,
+    data_dir: &Path,
+    dir: &Path,
+    started: DateTime<Utc>,
+    suffix: &str,
+) -> Result<Report, AppError> {
     fs::create_dir_all(dir).map_err(io("cannot create", dir))?;
     let name = format!(
-        "pi-crm-backup-{}.tar.gz",
+        "pi-crm-backup-{}{suffix}.tar.gz",
         started.format("%Y%m%d-%H%M%S-%3f")
     );
     let staging = dir.join(format!(".staging-{name}"));
     let _ = fs::remove_dir_all(&staging);
     fs::create_dir_all(&staging).map_err(io("cannot create", &staging))?;
-    let result = pack(app, dir, &staging, &name, started);
+    let result = pack(db, data_dir, dir, &staging, &name, started);
     let _ = fs::remove_dir_all(&staging);
     result
 }
 
 fn pack(
-    app: &App,
+    db: &storage::Db,
+    data_dir: &Path,
     dir: &Path,
     staging: &Path,
     name: &str,
     started: DateTime<Utc>,
 ) -> Result<Report, AppError> {
     let db_copy = staging.join(DATABASE);
-    app.db().read(|conn| backups::snapshot(conn, &db_copy))?;
+    db.read(|conn| backups::snapshot(conn, &db_copy))?;
     let row_counts = verify_database(&db_copy)?;
     let mut files = vec![DATABASE.to_owned()];
-    let key = app.settings().data_dir.join(KEY);
+    let key = data_dir.join(KEY);
     if key.exists() {
         fs::copy(&key, staging.join(KEY)).map_err(io("cannot copy", &key))?;
         files.push(KEY.to_owned());
@@ -406,4 +413,19 @@ pub fn scheduled(app: &App) -> Result<Report, AppError> {
         Some(e) => Err(AppError::Internal(e)),
         None => Ok(report),
     }
+}
+
+/// Before migrations change a database that already holds data, keep a copy as it was, so an
+/// upgrade can be rolled back by restoring it with the old binary. Written to
+/// `DATA_DIR/backups/pi-crm-backup-<time>-pre-upgrade.tar.gz`; not recorded in the backups
+/// table, whose shape may be what is about to change.
+pub fn before_upgrade(db: &storage::Db, data_dir: &Path) -> Result<PathBuf, AppError> {
+    let report = write_archive(
+        db,
+        data_dir,
+        &data_dir.join("backups"),
+        Utc::now(),
+        "-pre-upgrade",
+    )?;
+    Ok(report.path)
 }

@@ -87,7 +87,13 @@ impl App {
     /// database and applies pending migrations.
     pub fn open(settings: Settings) -> Result<Self, AppError> {
         let secrets = Secrets::load_or_create(&settings.data_dir, settings.secret_key.as_deref())?;
+        let existed = settings.data_dir.join(storage::db::DATABASE_FILE).exists();
         let db = Db::open_in(&settings.data_dir)?;
+        // Upgrading a database that holds data: keep a copy as it was before migrating.
+        if existed && db.pending_migrations()? > 0 && db.has_tables()? {
+            let path = backup::before_upgrade(&db, &settings.data_dir)?;
+            tracing::info!(archive = %path.display(), "backed up the database before upgrading it");
+        }
         db.migrate()?;
         Ok(Self {
             db,

@@ -12,6 +12,7 @@ const BACKUP_RETRY_WAIT: std::time::Duration = std::time::Duration::from_secs(60
 
 pub struct Scheduler {
     inner: JobScheduler,
+    maintenance: web::Maintenance,
 }
 
 impl Scheduler {
@@ -60,16 +61,19 @@ impl Scheduler {
                 })?,
             )
             .await?;
+        let maintenance = web.clone();
         inner
             .add(Job::new("0 */10 * * * *", move |_id, _lock| {
                 web.prune_rate_limits();
             })?)
             .await?;
         inner.start().await?;
-        Ok(Self { inner })
+        maintenance.set_scheduler_running(true);
+        Ok(Self { inner, maintenance })
     }
 
     pub async fn shutdown(mut self) {
+        self.maintenance.set_scheduler_running(false);
         if let Err(e) = self.inner.shutdown().await {
             tracing::warn!(cause = %e, "scheduler did not stop cleanly");
         }

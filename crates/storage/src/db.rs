@@ -104,6 +104,16 @@ impl Db {
         Ok(applied.len())
     }
 
+    /// Whether the database holds any table of ours (an empty file does not need a backup).
+    pub fn has_tables(&self) -> Result<bool, StorageError> {
+        let mut conn = self.pool.get()?;
+        let rows: Vec<PragmaText> = diesel::sql_query(
+            "SELECT name AS value FROM sqlite_schema WHERE type = 'table' AND name = 'users'",
+        )
+        .load(&mut *conn)?;
+        Ok(!rows.is_empty())
+    }
+
     /// How many embedded migrations have not been applied yet.
     pub fn pending_migrations(&self) -> Result<usize, StorageError> {
         let mut conn = self.pool.get()?;

@@ -36,6 +36,13 @@ pub struct Maintenance {
 }
 
 impl Maintenance {
+    /// Tells /readyz whether the scheduled jobs are running.
+    pub fn set_scheduler_running(&self, running: bool) {
+        self.state
+            .scheduler_running
+            .store(running, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Forgets rate-limit buckets nobody used lately (memory stays flat on a Pi).
     pub fn prune_rate_limits(&self) {
         self.state.limiters.retain_recent();

@@ -9,6 +9,8 @@ pub struct AppState {
     pub app: App,
     pub config: WebConfig,
     pub limiters: Limiters,
+    /// Set by the binary once its scheduled jobs run; /readyz reports it.
+    pub scheduler_running: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -18,6 +20,7 @@ impl AppState {
             app,
             config,
             limiters,
+            scheduler_running: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

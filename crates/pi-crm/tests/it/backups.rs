@@ -411,3 +411,59 @@ async fn the_daily_backup_runs_copies_and_prunes() {
         );
     }
 }
+
+#[test]
+fn upgrading_a_database_takes_a_backup_first() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(add_user(dir.path(), "andy", PASSWORD).status.success());
+    // Make the database look like one from before the newest migration, with its down.sql.
+    {
+        use diesel::connection::SimpleConnection;
+        let migrations =
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations"));
+        let latest = std::fs::read_dir(migrations)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .max()
+            .unwrap();
+        let version = latest.split('_').next().unwrap().replace('-', "");
+        let down = std::fs::read_to_string(migrations.join(&latest).join("down.sql")).unwrap();
+        let mut conn = storage::Db::connect(&dir.path().join("pi-crm.sqlite3")).unwrap();
+        conn.batch_execute(&down).unwrap();
+        conn.batch_execute(&format!(
+            "DELETE FROM __diesel_schema_migrations WHERE version = '{version}';"
+        ))
+        .unwrap();
+    }
+    let out = pi_crm(dir.path()).arg("migrate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let archives: Vec<_> = std::fs::read_dir(dir.path().join("backups"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        archives.iter().any(|n| n.ends_with("-pre-upgrade.tar.gz")),
+        "{archives:?}"
+    );
+    // Running it again finds nothing to migrate and takes no backup.
+    assert!(
+        pi_crm(dir.path())
+            .arg("migrate")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("backups"))
+            .unwrap()
+            .count(),
+        archives.len()
+    );
+}

@@ -114,6 +114,7 @@ async fn health_and_readiness() {
     let (status, body) = json(reqwest::get(format!("{}/readyz", app.url)).await.unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["migrations"], "applied");
+    assert_eq!(body["scheduler"], "running");
     app.stop().await;
 }
 
