@@ -19,6 +19,8 @@ pub enum Tab {
     Fields,
     ApiKeys,
     Activity,
+    /// Pages reached from the tabs that are not settings themselves.
+    Elsewhere,
 }
 
 /// The tabs across the top of every account settings page.
@@ -39,6 +41,8 @@ pub fn tabs(active: Tab) -> Markup {
             (tab("/settings/fields", "Custom fields", Tab::Fields))
             (tab("/settings/api-keys", "API keys", Tab::ApiKeys))
             (tab("/settings/audit", "Activity", Tab::Activity))
+            (tab("/shared", "Shared with me", Tab::Elsewhere))
+            (tab("/backups", "Backups", Tab::Elsewhere))
         }
     }
 }

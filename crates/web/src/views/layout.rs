@@ -124,15 +124,16 @@ fn top_bar(chrome: &Chrome) -> Markup {
                     }
                 }
                 div ."ml-auto flex items-center gap-2" {
-                    a ."rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100" href="/shared" { "Shared with me" }
-                    a ."rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100" href="/backups" { "Backups" }
-                    a ."rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100" href="/settings/account"
+                    // On a phone these two live on the settings tabs, to keep the bar on one line.
+                    a ."hidden whitespace-nowrap rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100 sm:inline-block" href="/shared" { "Shared with me" }
+                    a ."hidden rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100 sm:inline-block" href="/backups" { "Backups" }
+                    a ."max-w-40 truncate whitespace-nowrap rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100" href="/settings/account"
                         title="Your account settings" {
                         (chrome.user.display_name.as_str())
                     }
                     form method="post" action="/logout" {
                         input type="hidden" name="csrf_token" value=(chrome.csrf);
-                        button ."btn" type="submit" { "Sign out" }
+                        button ."btn whitespace-nowrap" type="submit" { "Sign out" }
                     }
                 }
             }
