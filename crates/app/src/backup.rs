@@ -76,6 +76,14 @@ pub fn create(
     to: Option<&Path>,
     trigger: &str,
 ) -> Result<Report, AppError> {
+    // One backup at a time: a second press of Backup Now fills no disk.
+    static RUNNING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let Ok(_running) = RUNNING.try_lock() else {
+        return Err(AppError::Conflict {
+            field: "",
+            message: "A backup is already running. Wait for it to finish.".into(),
+        });
+    };
     let started = Utc::now();
     let dir = to.map(Path::to_owned).unwrap_or_else(|| default_dir(app));
     let result = write_archive(app.db(), &app.settings().data_dir, &dir, started, "");
@@ -136,6 +144,10 @@ fn write_archive(
     fs::create_dir_all(&staging).map_err(io("cannot create", &staging))?;
     let result = pack(db, data_dir, dir, &staging, &name, started);
     let _ = fs::remove_dir_all(&staging);
+    if result.is_err() {
+        // A failed attempt leaves nothing behind on the disk it may have filled.
+        let _ = fs::remove_file(dir.join(format!("{name}.partial")));
+    }
     result
 }
 
@@ -252,54 +264,99 @@ pub fn health(app: &App) -> Result<Health, AppError> {
     }
 }
 
-/// Restores `archive` into `data_dir`. Refuses to replace existing data unless `force`, and
-/// then keeps it aside as `<data_dir>.before-restore-<time>`. Returns that path, if any.
-pub fn restore(archive: &Path, data_dir: &Path, force: bool) -> Result<Option<PathBuf>, AppError> {
-    let parent = data_dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(io("cannot create", parent))?;
-    let name = data_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "data".into());
-    let staging = parent.join(format!(".{name}.restoring"));
+/// Restores `archive` into `data_dir`: the database and the secret key are replaced, anything
+/// else there (the backups folder, the lock) stays. Refuses to replace an existing database
+/// unless `force`, and then keeps the replaced files in `data_dir/before-restore-<time>/`.
+/// Returns that folder, if any. The caller holds the data directory's lock.
+pub fn restore(
+    archive: &Path,
+    data_dir: &Path,
+    force: bool,
+    key_from_env: bool,
+) -> Result<Option<PathBuf>, AppError> {
+    fs::create_dir_all(data_dir).map_err(io("cannot create", data_dir))?;
+    let staging = data_dir.join(".restoring");
     let _ = fs::remove_dir_all(&staging);
     fs::create_dir_all(&staging).map_err(io("cannot create", &staging))?;
-    let result = unpack_and_check(archive, &staging);
-    if let Err(e) = result {
-        let _ = fs::remove_dir_all(&staging);
-        return Err(e);
-    }
-    let has_data = data_dir.join(DATABASE).exists();
-    if has_data && !force {
-        let _ = fs::remove_dir_all(&staging);
-        return Err(AppError::Forbidden(format!(
-            "{} already holds a database. Restore into an empty directory, or add --force to replace it (the current data is kept aside).",
-            data_dir.display()
-        )));
-    }
-    let aside = if data_dir.exists() {
-        let aside = parent.join(format!(
-            "{name}.before-restore-{}",
+    let result = unpack_and_check(archive, &staging, key_from_env).and_then(|_| {
+        if data_dir.join(DATABASE).exists() && !force {
+            return Err(AppError::Forbidden(format!(
+                "{} already holds a database. Restore into an empty directory, or add --force to replace it (the current files are kept aside).",
+                data_dir.display()
+            )));
+        }
+        swap_in(&staging, data_dir)
+    });
+    let _ = fs::remove_dir_all(&staging);
+    result
+}
+
+/// The files a restore replaces.
+const LIVE_FILES: &[&str] = &[
+    "pi-crm.sqlite3",
+    "pi-crm.sqlite3-wal",
+    "pi-crm.sqlite3-shm",
+    KEY,
+];
+
+fn swap_in(staging: &Path, data_dir: &Path) -> Result<Option<PathBuf>, AppError> {
+    let present: Vec<&str> = LIVE_FILES
+        .iter()
+        .copied()
+        .filter(|f| data_dir.join(f).exists())
+        .collect();
+    let aside = if present.is_empty() {
+        None
+    } else {
+        let aside = data_dir.join(format!(
+            "before-restore-{}",
             Utc::now().format("%Y%m%d-%H%M%S")
         ));
-        fs::rename(data_dir, &aside).map_err(io("cannot move aside", data_dir))?;
+        fs::create_dir_all(&aside).map_err(io("cannot create", &aside))?;
+        for f in &present {
+            fs::rename(data_dir.join(f), aside.join(f))
+                .map_err(io("cannot move aside", &data_dir.join(f)))?;
+        }
         Some(aside)
-    } else {
-        None
     };
-    fs::rename(&staging, data_dir).map_err(io("cannot move into place", &staging))?;
-    sync_dir(parent);
+    let incoming: Vec<&str> = [DATABASE, KEY]
+        .into_iter()
+        .filter(|f| staging.join(f).exists())
+        .collect();
+    for (i, f) in incoming.iter().enumerate() {
+        if let Err(e) = fs::rename(staging.join(f), data_dir.join(f)) {
+            // Put everything back as it was: a failed restore must not leave an empty directory
+            // that the next start would fill with a new, empty database.
+            for done in &incoming[..i] {
+                let _ = fs::remove_file(data_dir.join(done));
+            }
+            if let Some(aside) = &aside {
+                for p in &present {
+                    let _ = fs::rename(aside.join(p), data_dir.join(p));
+                }
+            }
+            return Err(io("cannot move into place", &staging.join(f))(e));
+        }
+    }
+    sync_dir(data_dir);
     Ok(aside)
 }
 
-fn unpack_and_check(archive: &Path, staging: &Path) -> Result<Manifest, AppError> {
+fn unpack_and_check(
+    archive: &Path,
+    staging: &Path,
+    key_from_env: bool,
+) -> Result<Manifest, AppError> {
     let file = File::open(archive).map_err(io("cannot open", archive))?;
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
     for entry in tar.entries().map_err(io("cannot read", archive))? {
         let mut entry = entry.map_err(io("cannot read", archive))?;
+        if !entry.header().entry_type().is_file() {
+            return Err(AppError::Internal(format!(
+                "{} holds something that is not a plain file",
+                archive.display()
+            )));
+        }
         let path = entry
             .path()
             .map_err(io("cannot read", archive))?
@@ -324,6 +381,18 @@ fn unpack_and_check(archive: &Path, staging: &Path) -> Result<Manifest, AppError
         &fs::read(&manifest_path).map_err(io("cannot read", &manifest_path))?,
     )
     .map_err(|e| AppError::Internal(format!("the backup's manifest is damaged: {e}")))?;
+    for f in &manifest.files {
+        if !staging.join(f).exists() {
+            return Err(AppError::Internal(format!(
+                "the backup is incomplete: {f} is missing from it"
+            )));
+        }
+    }
+    if !staging.join(KEY).exists() && !key_from_env {
+        return Err(AppError::Internal(
+            "this backup has no secret.key, so encrypted values could not be read: set PI_CRM_SECRET_KEY to the key it was made with, then restore".into(),
+        ));
+    }
     let counts = verify_database(&staging.join(DATABASE))?;
     if counts != manifest.row_counts {
         return Err(AppError::Internal(
@@ -339,27 +408,31 @@ fn unpack_and_check(archive: &Path, staging: &Path) -> Result<Manifest, AppError
         }
     }
     let _ = fs::remove_file(&manifest_path);
+    sync_dir(staging);
     Ok(manifest)
 }
 
-/// Deletes backup archives in `dir` older than `days`; returns how many.
+/// Deletes backup archives in `dir` older than `days`, always keeping the newest few; returns
+/// how many went.
 pub fn prune(dir: &Path, days: i64) -> Result<usize, AppError> {
+    const ALWAYS_KEEP: usize = 3;
     let cutoff = std::time::SystemTime::now()
         - std::time::Duration::from_secs((days.max(1) as u64) * 86_400);
-    let mut removed = 0;
     let Ok(entries) = fs::read_dir(dir) else {
         return Ok(0);
     };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.starts_with("pi-crm-backup-") || !name.ends_with(".tar.gz") {
-            continue;
-        }
-        let old = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| t < cutoff);
-        if old && fs::remove_file(entry.path()).is_ok() {
+    let mut archives: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("pi-crm-backup-") && name.ends_with(".tar.gz")
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    archives.sort_by_key(|a| std::cmp::Reverse(a.0));
+    let mut removed = 0;
+    for (modified, path) in archives.into_iter().skip(ALWAYS_KEEP) {
+        if modified < cutoff && fs::remove_file(&path).is_ok() {
             removed += 1;
         }
     }
@@ -401,10 +474,14 @@ pub fn scheduled(app: &App) -> Result<Report, AppError> {
     let mut error = None;
     if let Some(dir) = &settings.backup_copy_to {
         match copy_to(&report.path, dir) {
-            Ok(path) => copies.push(path.display().to_string()),
+            Ok(path) => {
+                copies.push(path.display().to_string());
+                prune(dir, settings.backup_keep_days)?;
+            }
+            // Never prune a destination the copy did not reach: its old archives may be the
+            // only ones left there.
             Err(e) => error = Some(format!("The copy to {} failed: {e}", dir.display())),
         }
-        prune(dir, settings.backup_keep_days)?;
     }
     prune(&default_dir(app), settings.backup_keep_days)?;
     app.db()

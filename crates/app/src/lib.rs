@@ -90,11 +90,15 @@ impl App {
         let existed = settings.data_dir.join(storage::db::DATABASE_FILE).exists();
         let db = Db::open_in(&settings.data_dir)?;
         // Upgrading a database that holds data: keep a copy as it was before migrating.
-        if existed && db.pending_migrations()? > 0 && db.has_tables()? {
-            let path = backup::before_upgrade(&db, &settings.data_dir)?;
-            tracing::info!(archive = %path.display(), "backed up the database before upgrading it");
+        // Only a database with pending migrations is written to on open, so commands such as
+        // `pi-crm backup` do not queue for the write lock behind a busy server.
+        if db.pending_migrations()? > 0 {
+            if existed && db.has_tables()? {
+                let path = backup::before_upgrade(&db, &settings.data_dir)?;
+                tracing::info!(archive = %path.display(), "backed up the database before upgrading it");
+            }
+            db.migrate()?;
         }
-        db.migrate()?;
         Ok(Self {
             db,
             secrets: Arc::new(secrets),

@@ -168,6 +168,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             settings.session_idle = Duration::from_secs(args.session_idle_minutes.max(1) * 60);
             settings.session_absolute =
                 Duration::from_secs(args.session_absolute_hours.max(1) * 3600);
+            settings.backup_copy_to = args.backup_copy_to.clone();
+            settings.backup_keep_days = args.backup_keep_days.max(1);
             let web = web::WebConfig {
                 api_per_minute: args.api_rate_per_minute,
                 login_per_ip_per_minute: args.login_rate_per_minute,
@@ -298,20 +300,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Restore { archive, force } => {
-            if crate::serve::DataDirLock::held_by_another(&cli.data_dir) {
-                if *force {
-                    eprintln!(
-                        "warning: a running pi-crm server holds {}; restart it after the restore",
-                        cli.data_dir.display()
-                    );
-                } else {
-                    bail!(
-                        "a running pi-crm server holds {}: stop it first (or add --force)",
-                        cli.data_dir.display()
-                    );
-                }
-            }
-            let aside = app::backup::restore(archive, &cli.data_dir, *force).map_err(user_error)?;
+            // Never under a running server, even with --force: its open connections would keep
+            // writing to the old files.
+            let _lock = crate::serve::DataDirLock::acquire(&cli.data_dir).map_err(|_| {
+                anyhow::anyhow!(
+                    "a running pi-crm server holds {}: stop it first, then restore",
+                    cli.data_dir.display()
+                )
+            })?;
+            let key_from_env =
+                std::env::var("PI_CRM_SECRET_KEY").is_ok_and(|k| !k.trim().is_empty());
+            let aside = app::backup::restore(archive, &cli.data_dir, *force, key_from_env)
+                .map_err(user_error)?;
             // Opening applies any newer migrations, as the server would at start.
             let app = open(&cli)?;
             let check = app

@@ -39,15 +39,6 @@ impl DataDirLock {
         })?;
         Ok(Self { _file: file })
     }
-
-    /// True when a running server holds the directory.
-    pub fn held_by_another(data_dir: &std::path::Path) -> bool {
-        let path = data_dir.join(Self::FILE);
-        match std::fs::OpenOptions::new().write(true).open(path) {
-            Ok(file) => file.try_lock().is_err(),
-            Err(_) => false,
-        }
-    }
 }
 
 /// A server that is running; tests hold one and stop it at the end.

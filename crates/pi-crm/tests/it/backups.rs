@@ -69,6 +69,8 @@ async fn a_backup_taken_during_writes_restores_with_matching_counts() {
                 };
                 app::contacts::create(&core, &caller, ws.id, input).unwrap();
                 n += 1;
+                // A busy office, not a tight loop that starves every other writer.
+                std::thread::sleep(std::time::Duration::from_millis(2));
             }
             n
         })
@@ -168,17 +170,24 @@ fn restore_refuses_to_replace_data_unless_forced_and_keeps_it_aside() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let aside: Vec<_> = std::fs::read_dir(dir.path())
+    let aside: Vec<_> = std::fs::read_dir(&data)
         .unwrap()
         .flatten()
         .filter(|e| {
             e.file_name()
                 .to_string_lossy()
-                .starts_with("data.before-restore-")
+                .starts_with("before-restore-")
         })
         .collect();
-    assert_eq!(aside.len(), 1, "the old data is kept aside");
+    assert_eq!(aside.len(), 1, "the replaced files are kept aside");
     assert!(aside[0].path().join("pi-crm.sqlite3").exists());
+    assert!(aside[0].path().join("secret.key").exists());
+    assert!(
+        data.join("backups")
+            .join(archive.file_name().unwrap())
+            .exists(),
+        "the backups folder stays in place"
+    );
     // A damaged archive is refused and changes nothing.
     let bad = dir.path().join("bad.tar.gz");
     std::fs::write(&bad, b"not an archive").unwrap();
@@ -363,15 +372,18 @@ async fn the_daily_backup_runs_copies_and_prunes() {
     let dir = tempfile::tempdir().unwrap();
     let usb = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    // An archive from 40 days ago, in both places, to be pruned.
+    // Archives from 40 to 43 days ago, in both places: the newest three archives always stay,
+    // so with today's that keeps two of these, and the two oldest go.
     for place in [data.join("backups"), usb.path().to_owned()] {
         std::fs::create_dir_all(&place).unwrap();
-        let old = place.join("pi-crm-backup-20200101-000000-000.tar.gz");
-        let file = std::fs::File::create(&old).unwrap();
-        file.set_modified(
-            std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 86_400),
-        )
-        .unwrap();
+        for days in 40..44u64 {
+            let old = place.join(format!("pi-crm-backup-20200101-0000{days}-000.tar.gz"));
+            let file = std::fs::File::create(&old).unwrap();
+            file.set_modified(
+                std::time::SystemTime::now() - std::time::Duration::from_secs(days * 86_400),
+            )
+            .unwrap();
+        }
     }
     let mut settings = app::Settings::new(data.clone());
     settings.backup_copy_to = Some(usb.path().to_owned());
@@ -403,11 +415,20 @@ async fn the_daily_backup_runs_copies_and_prunes() {
     assert!(data.join("backups").join(&name).exists());
     assert!(usb.path().join(&name).exists(), "copied to the USB drive");
     for place in [data.join("backups"), usb.path().to_owned()] {
+        let left: Vec<String> = std::fs::read_dir(&place)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
         assert!(
-            !place
-                .join("pi-crm-backup-20200101-000000-000.tar.gz")
-                .exists(),
-            "old archives are pruned"
+            !left
+                .iter()
+                .any(|n| n.contains("000042") || n.contains("000043")),
+            "the oldest are pruned: {left:?}"
+        );
+        assert!(
+            left.iter().any(|n| n.contains("000040")),
+            "the newest three stay: {left:?}"
         );
     }
 }
@@ -451,6 +472,23 @@ fn upgrading_a_database_takes_a_backup_first() {
         archives.iter().any(|n| n.ends_with("-pre-upgrade.tar.gz")),
         "{archives:?}"
     );
+    let pre = dir.path().join("backups").join(
+        archives
+            .iter()
+            .find(|n| n.ends_with("-pre-upgrade.tar.gz"))
+            .unwrap(),
+    );
+    let rolled_back = dir.path().join("rollback");
+    let out = pi_crm(&rolled_back)
+        .arg("restore")
+        .arg(&pre)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the pre-upgrade archive restores: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Running it again finds nothing to migrate and takes no backup.
     assert!(
         pi_crm(dir.path())
@@ -465,5 +503,98 @@ fn upgrading_a_database_takes_a_backup_first() {
             .unwrap()
             .count(),
         archives.len()
+    );
+}
+
+#[test]
+fn a_backup_without_its_key_is_refused_unless_the_key_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+    let with_env = |mut cmd: std::process::Command| {
+        cmd.env("PI_CRM_SECRET_KEY", key);
+        cmd
+    };
+    let data = dir.path().join("data");
+    let mut cmd = with_env(pi_crm(&data));
+    cmd.args(["user", "add", "--username", "andy", "--password-stdin"])
+        .stdin(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(PASSWORD.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(
+        !data.join("secret.key").exists(),
+        "the key lives in the environment"
+    );
+    assert!(
+        with_env(pi_crm(&data))
+            .arg("backup")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let archive = last_archive(&data.join("backups"));
+    let target = dir.path().join("restored");
+    let out = pi_crm(&target)
+        .arg("restore")
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("PI_CRM_SECRET_KEY"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !target.join("pi-crm.sqlite3").exists(),
+        "nothing was restored"
+    );
+    let out = with_env(pi_crm(&target))
+        .arg("restore")
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn serve_takes_the_daily_backup_and_copies_it_where_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let usb = tempfile::tempdir().unwrap();
+    assert!(add_user(dir.path(), "andy", PASSWORD).status.success());
+    let usb_path = usb.path().to_string_lossy().into_owned();
+    let server = Server::start(
+        dir.path(),
+        &[
+            ("PI_CRM_BACKUP_CRON", "* * * * * *"),
+            ("PI_CRM_BACKUP_COPY_TO", &usb_path),
+        ],
+    );
+    let mut copied = false;
+    for _ in 0..80 {
+        crate::harness::sleep(100).await;
+        copied = std::fs::read_dir(usb.path())
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".tar.gz"));
+        if copied {
+            break;
+        }
+    }
+    server.stop_gracefully();
+    assert!(
+        copied,
+        "the scheduled backup reached the configured directory"
     );
 }

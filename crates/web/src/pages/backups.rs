@@ -35,9 +35,11 @@ pub async fn show(who: SignedIn) -> Result<HttpResponse, PageError> {
         .render("Backups", None, Section::Workspaces, |chrome| html! {
             div ."mb-4 flex flex-wrap items-center gap-3" {
                 h1 ."text-2xl font-semibold" { "Backups" }
-                form ."ml-auto" method="post" action="/backups" {
-                    (csrf_field(&chrome.csrf))
-                    button ."btn btn-primary" type="submit" { "Backup Now" }
+                @if admin {
+                    form ."ml-auto" method="post" action="/backups" {
+                        (csrf_field(&chrome.csrf))
+                        button ."btn btn-primary" type="submit" { "Backup Now" }
+                    }
                 }
             }
             @match &health {
@@ -82,10 +84,20 @@ pub async fn show(who: SignedIn) -> Result<HttpResponse, PageError> {
 }
 
 pub async fn create(who: SignedIn) -> Result<HttpResponse, PageError> {
-    let actor = Actor::User {
-        user_id: who.user.id,
-    };
+    let (uid, actor) = (
+        who.user.id,
+        Actor::User {
+            user_id: who.user.id,
+        },
+    );
     let outcome = blocking(&who.state.app, move |app| {
+        // A backup writes a copy of everyone's data to the disk: the administrator's call.
+        if !app::accounts::is_administrator(app, uid)? {
+            return Err(app::AppError::Forbidden(
+                "Only the administrator (the account made at setup) can take backups from here."
+                    .into(),
+            ));
+        }
         Ok(app::backup::create(app, actor, None, "manual"))
     })
     .await?;
@@ -98,6 +110,9 @@ pub async fn create(who: SignedIn) -> Result<HttpResponse, PageError> {
                 report.size_bytes as f64 / 1_000_000.0
             ),
         ),
+        Err(app::AppError::Conflict { message, .. }) => {
+            flash(&who.session, FlashKind::Info, message)
+        }
         Err(e) => {
             tracing::error!(cause = %e, "backup failed");
             flash(
@@ -110,7 +125,16 @@ pub async fn create(who: SignedIn) -> Result<HttpResponse, PageError> {
     Ok(see_other("/backups"))
 }
 
+/// Only archive names pi-crm writes, with no path in them, are ever opened.
+fn is_archive_name(name: &str) -> bool {
+    name.starts_with("pi-crm-backup-")
+        && name.ends_with(".tar.gz")
+        && !name.contains(['/', '\\'])
+        && !name.contains("..")
+}
+
 pub async fn download(who: SignedIn, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
+    use std::io::Read;
     let (uid, id) = (who.user.id, path.into_inner());
     let record = blocking(&who.state.app, move |app| {
         if !app::accounts::is_administrator(app, uid)? {
@@ -122,17 +146,35 @@ pub async fn download(who: SignedIn, path: web::Path<i64>) -> Result<HttpRespons
             .ok_or(app::AppError::NotFound)
     })
     .await?;
-    let name = record.file_name.ok_or(PageError::NotFound)?;
-    let file = app::backup::default_dir(&who.state.app).join(&name);
-    let bytes = web::block(move || std::fs::read(file))
+    let name = record
+        .file_name
+        .filter(|n| is_archive_name(n))
+        .ok_or(PageError::NotFound)?;
+    let file_path = app::backup::default_dir(&who.state.app).join(&name);
+    let file = web::block(move || std::fs::File::open(file_path))
         .await
         .map_err(|_| PageError::Internal)?
         .map_err(|_| PageError::NotFound)?;
+    // Streamed in 64 KiB pieces: archives can be hundreds of megabytes on a small Pi.
+    let chunks = futures_util::stream::unfold(file, |mut file| async move {
+        let read = web::block(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            let n = file.read(&mut buf)?;
+            buf.truncate(n);
+            Ok::<_, std::io::Error>((file, buf))
+        })
+        .await;
+        match read {
+            Ok(Ok((_, buf))) if buf.is_empty() => None,
+            Ok(Ok((file, buf))) => Some((Ok::<_, actix_web::Error>(web::Bytes::from(buf)), file)),
+            _ => None,
+        }
+    });
     Ok(HttpResponse::Ok()
         .content_type("application/gzip")
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{name}\""),
         ))
-        .body(bytes))
+        .streaming(chunks))
 }
