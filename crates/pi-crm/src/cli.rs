@@ -96,6 +96,18 @@ pub struct ServeArgs {
     /// Delete backups older than this many days.
     #[arg(long, env = "PI_CRM_BACKUP_KEEP_DAYS", default_value_t = 30)]
     pub backup_keep_days: i64,
+    /// Serve HTTPS with this certificate (PEM; e.g. Let's Encrypt's fullchain.pem)...
+    #[arg(long, env = "PI_CRM_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// ...and this private key (PEM; e.g. privkey.pem).
+    #[arg(long, env = "PI_CRM_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate made on first start (kept in DATA_DIR/tls).
+    #[arg(long, env = "PI_CRM_TLS_SELF_SIGNED", conflicts_with = "tls_cert")]
+    pub tls_self_signed: bool,
+    /// Names the self-signed certificate is valid for, besides localhost and the bind address.
+    #[arg(long = "tls-name", env = "PI_CRM_TLS_NAMES", value_delimiter = ',')]
+    pub tls_names: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -124,6 +136,40 @@ pub enum ApikeyCommand {
         #[arg(long)]
         scopes: String,
     },
+}
+
+fn tls_source(args: &ServeArgs) -> Option<crate::tls::TlsSource> {
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::TlsSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ if args.tls_self_signed => {
+            let mut names = vec![
+                "localhost".to_owned(),
+                "127.0.0.1".to_owned(),
+                "pi-crm.local".to_owned(),
+            ];
+            if let Some(host) = args
+                .bind
+                .rsplit_once(':')
+                .map(|(h, _)| h.trim_matches(['[', ']']).to_owned())
+                && !host.is_empty()
+                && host != "0.0.0.0"
+                && !names.contains(&host)
+            {
+                names.push(host);
+            }
+            names.extend(
+                args.tls_names
+                    .iter()
+                    .map(|n| n.trim().to_owned())
+                    .filter(|n| !n.is_empty()),
+            );
+            Some(crate::tls::TlsSource::SelfSigned { names })
+        }
+        _ => None,
+    }
 }
 
 fn settings(cli: &Cli) -> app::Settings {
@@ -181,6 +227,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 bind: args.bind.clone(),
                 housekeeping_cron: args.housekeeping_cron.clone(),
                 backup_cron: args.backup_cron.clone(),
+                tls: tls_source(args),
             })
             .await
         }

@@ -7,3 +7,4 @@
 pub mod cli;
 pub mod scheduler;
 pub mod serve;
+pub mod tls;

@@ -13,6 +13,8 @@ pub struct ServeOptions {
     pub bind: String,
     pub housekeeping_cron: String,
     pub backup_cron: String,
+    /// HTTPS, when set; plain HTTP otherwise (fine on loopback).
+    pub tls: Option<crate::tls::TlsSource>,
 }
 
 /// An exclusive lock on `DATA_DIR/pi-crm.lock`, held while a server runs, so a second server
@@ -45,6 +47,7 @@ impl DataDirLock {
 pub struct Running {
     pub port: u16,
     pub host: String,
+    pub https: bool,
     pub app: app::App,
     handle: actix_web::dev::ServerHandle,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -54,7 +57,8 @@ pub struct Running {
 
 impl Running {
     pub fn url(&self) -> String {
-        format!("http://{}:{}", self.host, self.port)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}:{}", self.host, self.port)
     }
 
     /// Stops gracefully: no new connections, requests in flight finish, jobs stop, the WAL is
@@ -79,7 +83,16 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
     let listener = web::bind(&options.bind)
         .with_context(|| format!("could not listen on {}", options.bind))?;
     let addr = listener.local_addr()?;
-    let built = web::server(app.clone(), options.web, listener)?;
+    let tls = match &options.tls {
+        Some(source) => Some(crate::tls::server_config(source, &data_dir)?),
+        None => None,
+    };
+    let https = tls.is_some();
+    let web_config = web::WebConfig {
+        tls: https,
+        ..options.web
+    };
+    let built = web::server(app.clone(), web_config, listener, tls)?;
     let handle = built.server.handle();
     let scheduler = Scheduler::start(
         app.clone(),
@@ -92,6 +105,7 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
     Ok(Running {
         port: addr.port(),
         host: addr.ip().to_string(),
+        https,
         app,
         handle,
         server: task,

@@ -55,6 +55,7 @@ pub fn server(
     app: app::App,
     config: WebConfig,
     listener: TcpListener,
+    tls: Option<rustls::ServerConfig>,
 ) -> std::io::Result<WebServer> {
     let workers = config.workers.max(1);
     let state = web::Data::new(AppState::new(app, config));
@@ -126,8 +127,11 @@ pub fn server(
     })
     .workers(workers)
     .shutdown_timeout(10)
-    .disable_signals()
-    .listen(listener)?
+    .disable_signals();
+    let server = match tls {
+        Some(tls) => server.listen_rustls_0_23(listener, tls)?,
+        None => server.listen(listener)?,
+    }
     .run();
     Ok(WebServer {
         server,

@@ -394,6 +394,7 @@ async fn the_daily_backup_runs_copies_and_prunes() {
         housekeeping_cron: "0 30 3 * * *".into(),
         // Every second, so the test sees it run.
         backup_cron: "* * * * * *".into(),
+        tls: None,
     })
     .await
     .unwrap();

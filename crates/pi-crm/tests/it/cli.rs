@@ -167,6 +167,7 @@ pub struct Server {
 
 impl Server {
     pub fn start(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        pi_crm::tls::install_crypto();
         let mut cmd = pi_crm(data_dir);
         cmd.args(["serve", "--bind", "127.0.0.1:0"])
             .envs(env.iter().copied());
@@ -306,4 +307,74 @@ fn seed_fills_a_workspace_with_searchable_contacts() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+}
+
+#[test]
+fn serve_over_https_with_a_self_signed_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[("PI_CRM_TLS_SELF_SIGNED", "true")]);
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+    let cert = dir.path().join("tls").join("cert.pem");
+    assert!(cert.exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("tls").join("key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the private key is private");
+    }
+    pi_crm::tls::install_crypto();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap(),
+            )
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let port = server.url.rsplit(':').next().unwrap();
+        let res = client
+            .get(format!("https://localhost:{port}/login"))
+            .send()
+            .await
+            .unwrap();
+        // The setup page redirects: what matters is the TLS answer and its headers.
+        assert!(
+            res.status().is_redirection() || res.status().is_success(),
+            "{}",
+            res.status()
+        );
+        assert!(
+            res.headers().contains_key("strict-transport-security"),
+            "HSTS on TLS"
+        );
+        let cookie = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.contains("pi-crm-csrf"))
+            .expect("a CSRF cookie")
+            .to_owned();
+        assert!(
+            cookie.starts_with("__Host-pi-crm-csrf=") && cookie.contains("Secure"),
+            "{cookie}"
+        );
+    });
+    server.stop_gracefully();
+    // A second start reuses the certificate.
+    let before = std::fs::read(&cert).unwrap();
+    let again = Server::start(dir.path(), &[("PI_CRM_TLS_SELF_SIGNED", "true")]);
+    again.stop_gracefully();
+    assert_eq!(std::fs::read(&cert).unwrap(), before);
 }

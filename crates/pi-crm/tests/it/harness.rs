@@ -49,6 +49,8 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Options)) -> TestApp {
+    // The test clients speak TLS through rustls with ring, like the server.
+    pi_crm::tls::install_crypto();
     let data_dir = tempfile::tempdir().expect("tempdir");
     std::fs::copy(template(), data_dir.path().join(storage_file())).expect("copy template");
     let mut options = Options {
@@ -69,6 +71,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Options)) -> TestApp {
         bind: "127.0.0.1:0".into(),
         housekeeping_cron: "0 30 3 * * *".into(),
         backup_cron: "0 0 2 * * *".into(),
+        tls: None,
     })
     .await
     .expect("server starts");

@@ -34,6 +34,7 @@ async fn the_scheduler_runs_housekeeping_on_its_schedule() {
         // Every second, so the test sees it fire.
         housekeeping_cron: "* * * * * *".into(),
         backup_cron: "0 0 2 * * *".into(),
+        tls: None,
     })
     .await
     .unwrap();
@@ -58,6 +59,7 @@ async fn a_bad_schedule_stops_the_server_with_a_clear_message() {
         bind: "127.0.0.1:0".into(),
         housekeeping_cron: "every day please".into(),
         backup_cron: "0 0 2 * * *".into(),
+        tls: None,
     })
     .await;
     let err = result.err().expect("refused");
