@@ -112,6 +112,26 @@ const QUERY_KEY_NAMES: &[&str] = &[
 ];
 
 impl ApiCaller {
+    /// Runs a use case as this caller, on a blocking thread.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&app::App, &Caller) -> Result<T, AppError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let caller = self.caller.clone();
+        Ok(blocking(&self.state.app, move |app| f(app, &caller)).await?)
+    }
+
+    /// Reads a JSON body only after `owns` confirmed that the record in the path is the
+    /// caller's, so another user's id is a 404 whatever the body says.
+    pub async fn body_for<T: serde::de::DeserializeOwned, R: Send + 'static>(
+        &self,
+        owns: impl FnOnce(&app::App, &Caller) -> Result<R, AppError> + Send + 'static,
+        body: actix_web::web::Payload,
+    ) -> Result<T, ApiError> {
+        self.run(owns).await?;
+        crate::api::parse_json(&crate::api::read_body(body).await?)
+    }
+
     /// 403 unless the key carries `scope`.
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
         if self.key.scopes.contains(scope) {

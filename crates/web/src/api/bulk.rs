@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::api::contacts::NameOrId;
-use crate::api::{parse_json, read_body};
+
 use crate::auth::ApiCaller;
 use crate::errors::{ApiError, ErrorEnvelope};
 use crate::state::blocking;
@@ -67,12 +67,9 @@ pub async fn apply(
 ) -> Result<HttpResponse, ApiError> {
     api.require(Scope::ContactsWrite)?;
     let ws = WorkspaceId(path.into_inner());
-    let uid = api.caller.user_id;
-    blocking(&api.state.app, move |app| {
-        app::workspaces::get(app, uid, ws)
-    })
-    .await?;
-    let req: BulkRequest = parse_json(&read_body(body).await?)?;
+    let req: BulkRequest = api
+        .body_for(move |app, c| app::workspaces::get(app, c.user_id, ws), body)
+        .await?;
     let caller = api.caller.clone();
     let changed = blocking(&api.state.app, move |app| {
         let target = match (req.ids, req.filter) {

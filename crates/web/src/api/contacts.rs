@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{List, Paging, parse_json, read_body};
+use crate::api::{List, Paging};
 use crate::auth::ApiCaller;
 use crate::errors::{ApiError, ErrorEnvelope};
 use crate::state::blocking;
@@ -169,12 +169,9 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     api.require(Scope::ContactsWrite)?;
     let ws = WorkspaceId(path.into_inner());
-    let uid = api.caller.user_id;
-    blocking(&api.state.app, move |app| {
-        app::workspaces::get(app, uid, ws)
-    })
-    .await?;
-    let req: ContactRequest = parse_json(&read_body(body).await?)?;
+    let req: ContactRequest = api
+        .body_for(move |app, c| app::workspaces::get(app, c.user_id, ws), body)
+        .await?;
     let input = ContactInput {
         first_name: req.first_name.unwrap_or_default(),
         last_name: req.last_name.unwrap_or_default(),
@@ -211,11 +208,10 @@ pub async fn create(
     security(("bearer" = ["contacts:read"])))]
 pub async fn get(api: ApiCaller, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     api.require(Scope::ContactsRead)?;
-    let (caller, id) = (api.caller.clone(), ContactId(path.into_inner()));
-    let contact = blocking(&api.state.app, move |app| {
-        app::contacts::get(app, &caller, id)
-    })
-    .await?;
+    let id = ContactId(path.into_inner());
+    let contact = api
+        .run(move |app, c| app::contacts::get(app, c, id))
+        .await?;
     Ok(HttpResponse::Ok().json(ContactJson::from(contact)))
 }
 
@@ -234,9 +230,9 @@ pub async fn patch(
 ) -> Result<HttpResponse, ApiError> {
     api.require(Scope::ContactsWrite)?;
     let (caller, id) = (api.caller.clone(), ContactId(path.into_inner()));
-    let c = caller.clone();
-    blocking(&api.state.app, move |app| app::contacts::get(app, &c, id)).await?;
-    let req: ContactRequest = parse_json(&read_body(body).await?)?;
+    let req: ContactRequest = api
+        .body_for(move |app, c| app::contacts::get(app, c, id), body)
+        .await?;
     let patch = ContactPatch {
         first_name: req.first_name,
         last_name: req.last_name,
@@ -262,11 +258,10 @@ pub async fn patch(
     security(("bearer" = ["contacts:write"])))]
 pub async fn delete(api: ApiCaller, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     api.require(Scope::ContactsWrite)?;
-    let (caller, id) = (api.caller.clone(), ContactId(path.into_inner()));
-    let contact = blocking(&api.state.app, move |app| {
-        app::contacts::trash(app, &caller, id)
-    })
-    .await?;
+    let id = ContactId(path.into_inner());
+    let contact = api
+        .run(move |app, c| app::contacts::trash(app, c, id))
+        .await?;
     Ok(HttpResponse::Ok().json(ContactJson::from(contact)))
 }
 
@@ -277,11 +272,10 @@ pub async fn delete(api: ApiCaller, path: web::Path<i64>) -> Result<HttpResponse
     security(("bearer" = ["contacts:write"])))]
 pub async fn restore(api: ApiCaller, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     api.require(Scope::ContactsWrite)?;
-    let (caller, id) = (api.caller.clone(), ContactId(path.into_inner()));
-    let contact = blocking(&api.state.app, move |app| {
-        app::contacts::restore(app, &caller, id)
-    })
-    .await?;
+    let id = ContactId(path.into_inner());
+    let contact = api
+        .run(move |app, c| app::contacts::restore(app, c, id))
+        .await?;
     Ok(HttpResponse::Ok().json(ContactJson::from(contact)))
 }
 
@@ -398,9 +392,9 @@ pub async fn add_note(
 ) -> Result<HttpResponse, ApiError> {
     api.require(Scope::ContactsWrite)?;
     let (caller, id) = (api.caller.clone(), ContactId(path.into_inner()));
-    let c = caller.clone();
-    blocking(&api.state.app, move |app| app::contacts::get(app, &c, id)).await?;
-    let req: NoteRequest = parse_json(&read_body(body).await?)?;
+    let req: NoteRequest = api
+        .body_for(move |app, c| app::contacts::get(app, c, id), body)
+        .await?;
     let entry = blocking(&api.state.app, move |app| {
         app::contacts::add_note(app, &caller, id, &req.body)
     })
@@ -427,11 +421,10 @@ pub struct DuplicateList {
     security(("bearer" = ["contacts:read"])))]
 pub async fn duplicates(api: ApiCaller, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     api.require(Scope::ContactsRead)?;
-    let (caller, ws) = (api.caller.clone(), WorkspaceId(path.into_inner()));
-    let groups = blocking(&api.state.app, move |app| {
-        app::contacts::duplicate_groups(app, &caller, ws)
-    })
-    .await?;
+    let ws = WorkspaceId(path.into_inner());
+    let groups = api
+        .run(move |app, c| app::contacts::duplicate_groups(app, c, ws))
+        .await?;
     Ok(HttpResponse::Ok().json(DuplicateList {
         items: groups
             .into_iter()
@@ -469,9 +462,9 @@ pub async fn merge(
 ) -> Result<HttpResponse, ApiError> {
     api.require(Scope::ContactsWrite)?;
     let (caller, id) = (api.caller.clone(), ContactId(path.into_inner()));
-    let c = caller.clone();
-    blocking(&api.state.app, move |app| app::contacts::get(app, &c, id)).await?;
-    let req: MergeRequest = parse_json(&read_body(body).await?)?;
+    let req: MergeRequest = api
+        .body_for(move |app, c| app::contacts::get(app, c, id), body)
+        .await?;
     let mut resolutions = Vec::new();
     for (field, side) in req.resolutions.unwrap_or_default() {
         let side = side

@@ -9,7 +9,6 @@ use domain::ids::{CustomFieldId, WorkspaceId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{parse_json, read_body};
 use crate::auth::ApiCaller;
 use crate::errors::{ApiError, ErrorEnvelope};
 use crate::state::blocking;
@@ -83,11 +82,10 @@ pub struct PatchFieldRequest {
     security(("bearer" = ["contacts:read"])))]
 pub async fn list(api: ApiCaller, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     api.require(Scope::ContactsRead)?;
-    let (caller, ws) = (api.caller.clone(), WorkspaceId(path.into_inner()));
-    let defs = blocking(&api.state.app, move |app| {
-        app::custom_fields::for_workspace(app, &caller, ws)
-    })
-    .await?;
+    let ws = WorkspaceId(path.into_inner());
+    let defs = api
+        .run(move |app, c| app::custom_fields::for_workspace(app, c, ws))
+        .await?;
     Ok(HttpResponse::Ok().json(CustomFieldList {
         items: defs.into_iter().map(CustomFieldJson::from).collect(),
     }))
@@ -107,12 +105,9 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     api.require(Scope::ContactsWrite)?;
     let ws = WorkspaceId(path.into_inner());
-    let uid = api.caller.user_id;
-    blocking(&api.state.app, move |app| {
-        app::workspaces::get(app, uid, ws)
-    })
-    .await?;
-    let req: CreateFieldRequest = parse_json(&read_body(body).await?)?;
+    let req: CreateFieldRequest = api
+        .body_for(move |app, c| app::workspaces::get(app, c.user_id, ws), body)
+        .await?;
     let workspace = match req.scope.as_deref().unwrap_or("workspace") {
         "workspace" => Some(ws),
         "user" => None,
@@ -154,12 +149,9 @@ pub async fn patch(
 ) -> Result<HttpResponse, ApiError> {
     api.require(Scope::ContactsWrite)?;
     let (caller, id) = (api.caller.clone(), CustomFieldId(path.into_inner()));
-    let c = caller.clone();
-    blocking(&api.state.app, move |app| {
-        app::custom_fields::get(app, &c, id)
-    })
-    .await?;
-    let req: PatchFieldRequest = parse_json(&read_body(body).await?)?;
+    let req: PatchFieldRequest = api
+        .body_for(move |app, c| app::custom_fields::get(app, c, id), body)
+        .await?;
     let update = FieldUpdate {
         label: req.label,
         required: req.required,

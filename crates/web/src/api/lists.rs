@@ -7,7 +7,6 @@ use domain::list::{List, ListKind};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{parse_json, read_body};
 use crate::auth::ApiCaller;
 use crate::errors::{ApiError, ErrorEnvelope};
 use crate::state::blocking;
@@ -79,12 +78,9 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     api.require(Scope::ContactsWrite)?;
     let ws = WorkspaceId(path.into_inner());
-    let uid = api.caller.user_id;
-    blocking(&api.state.app, move |app| {
-        app::workspaces::get(app, uid, ws)
-    })
-    .await?;
-    let req: CreateListRequest = parse_json(&read_body(body).await?)?;
+    let req: CreateListRequest = api
+        .body_for(move |app, c| app::workspaces::get(app, c.user_id, ws), body)
+        .await?;
     let kind = ListKind::parse(&req.kind)?;
     let caller = api.caller.clone();
     let list = blocking(&api.state.app, move |app| {

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::api::contacts::{ContactJson, LogJson};
-use crate::api::{parse_json, read_body};
+
 use crate::auth::ApiCaller;
 use crate::errors::{ApiError, ErrorEnvelope};
 use crate::state::blocking;
@@ -113,9 +113,9 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     api.require(Scope::ContactsWrite)?;
     let (caller, id) = (api.caller.clone(), ContactId(path.into_inner()));
-    let c = caller.clone();
-    blocking(&api.state.app, move |app| app::contacts::get(app, &c, id)).await?;
-    let req: ShareRequest = parse_json(&read_body(body).await?)?;
+    let req: ShareRequest = api
+        .body_for(move |app, c| app::contacts::get(app, c, id), body)
+        .await?;
     let include_log = req.include_log.unwrap_or(false);
     let share = blocking(&api.state.app, move |app| {
         app::shares::share(app, &caller, id, &req.username, include_log)
@@ -166,11 +166,8 @@ pub async fn list(api: ApiCaller) -> Result<HttpResponse, ApiError> {
     security(("bearer" = ["contacts:read"])))]
 pub async fn get(api: ApiCaller, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     api.require(Scope::ContactsRead)?;
-    let (caller, id) = (api.caller.clone(), ShareId(path.into_inner()));
-    let view = blocking(&api.state.app, move |app| {
-        app::shares::view(app, &caller, id)
-    })
-    .await?;
+    let id = ShareId(path.into_inner());
+    let view = api.run(move |app, c| app::shares::view(app, c, id)).await?;
     Ok(HttpResponse::Ok().json(SharedContactJson::from(view)))
 }
 
@@ -188,9 +185,9 @@ pub async fn save_as(
 ) -> Result<HttpResponse, ApiError> {
     api.require(Scope::ContactsWrite)?;
     let (caller, id) = (api.caller.clone(), ShareId(path.into_inner()));
-    let c = caller.clone();
-    blocking(&api.state.app, move |app| app::shares::view(app, &c, id)).await?;
-    let req: SaveAsRequest = parse_json(&read_body(body).await?)?;
+    let req: SaveAsRequest = api
+        .body_for(move |app, c| app::shares::view(app, c, id), body)
+        .await?;
     let ws = WorkspaceId(req.workspace_id);
     let copy = blocking(&api.state.app, move |app| {
         app::shares::save_as(app, &caller, id, ws)

@@ -202,12 +202,9 @@ pub async fn patch(
     api.require(Scope::WorkspacesWrite)?;
     let id = WorkspaceId(path.into_inner());
     // Answer 404 for another user's id before looking at the body, so nothing about it leaks.
-    let uid = api.caller.user_id;
-    blocking(&api.state.app, move |app| {
-        app::workspaces::get(app, uid, id)
-    })
-    .await?;
-    let req: PatchRequest = parse_json(&read_body(body).await?)?;
+    let req: PatchRequest = api
+        .body_for(move |app, c| app::workspaces::get(app, c.user_id, id), body)
+        .await?;
     let changes = req.to_changes()?;
     if changes.is_empty() {
         return Err(ApiError::new(
