@@ -32,15 +32,22 @@ fn contact_count(data_dir: &std::path::Path) -> i64 {
         .sum()
 }
 
-fn last_archive(dir: &std::path::Path) -> std::path::PathBuf {
-    let mut archives: Vec<_> = std::fs::read_dir(dir)
+/// The names of the files in `dir`, sorted.
+fn file_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().ends_with(".tar.gz"))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    archives.sort();
-    archives.pop().expect("an archive")
+    names.sort();
+    names
+}
+
+fn last_archive(dir: &std::path::Path) -> std::path::PathBuf {
+    let last = file_names(dir)
+        .into_iter()
+        .rfind(|n| n.ends_with(".tar.gz"));
+    dir.join(last.expect("an archive"))
 }
 
 #[tokio::test]
@@ -93,10 +100,9 @@ async fn a_backup_taken_during_writes_restores_with_matching_counts() {
     assert!(written > 0);
     let archive = last_archive(backups.path());
     assert!(
-        !std::fs::read_dir(backups.path())
-            .unwrap()
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().contains("partial"))
+        !file_names(backups.path())
+            .iter()
+            .any(|n| n.contains("partial"))
     );
 
     let target = tempfile::tempdir().unwrap();
@@ -416,11 +422,7 @@ async fn the_daily_backup_runs_copies_and_prunes() {
     assert!(data.join("backups").join(&name).exists());
     assert!(usb.path().join(&name).exists(), "copied to the USB drive");
     for place in [data.join("backups"), usb.path().to_owned()] {
-        let left: Vec<String> = std::fs::read_dir(&place)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
+        let left = file_names(&place);
         assert!(
             !left
                 .iter()
@@ -464,11 +466,7 @@ fn upgrading_a_database_takes_a_backup_first() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let archives: Vec<_> = std::fs::read_dir(dir.path().join("backups"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    let archives = file_names(&dir.path().join("backups"));
     assert!(
         archives.iter().any(|n| n.ends_with("-pre-upgrade.tar.gz")),
         "{archives:?}"
@@ -499,12 +497,7 @@ fn upgrading_a_database_takes_a_backup_first() {
             .status
             .success()
     );
-    assert_eq!(
-        std::fs::read_dir(dir.path().join("backups"))
-            .unwrap()
-            .count(),
-        archives.len()
-    );
+    assert_eq!(file_names(&dir.path().join("backups")), archives);
 }
 
 #[test]
@@ -585,10 +578,9 @@ async fn serve_takes_the_daily_backup_and_copies_it_where_configured() {
     let mut copied = false;
     for _ in 0..80 {
         crate::harness::sleep(100).await;
-        copied = std::fs::read_dir(usb.path())
-            .unwrap()
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().ends_with(".tar.gz"));
+        copied = file_names(usb.path())
+            .iter()
+            .any(|n| n.ends_with(".tar.gz"));
         if copied {
             break;
         }
