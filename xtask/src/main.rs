@@ -205,7 +205,37 @@ fn clippy(ws: &Workspace) -> Result {
 }
 
 fn cargo_test(ws: &Workspace) -> Result {
-    run(ws, &mut ws.cargo(["test", "--workspace"]))
+    let moto = moto_server(ws)?;
+    run(
+        ws,
+        ws.cargo(["test", "--workspace"])
+            .env("PI_CRM_MOTO_SERVER", moto),
+    )
+}
+
+/// The S3-compatible server the off-site backup tests talk to: moto from PyPI, pinned in
+/// `xtask/requirements-test.txt`, installed once into `target/tools/moto`.
+fn moto_server(ws: &Workspace) -> Result<PathBuf> {
+    let venv = ws.root.join("target").join("tools").join("moto");
+    let binary = venv.join("bin").join("moto_server");
+    let requirements = ws.root.join("xtask").join("requirements-test.txt");
+    let stamp = venv.join("installed-requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements)
+        .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
+    if binary.is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(&wanted) {
+        return Ok(binary);
+    }
+    heading("installing moto (S3-compatible test server) into target/tools/moto");
+    run(ws, Command::new("python3").args(["-m", "venv"]).arg(&venv))
+        .map_err(|e| format!("{e}\n(python3 with venv is needed: apt-get install python3-venv)"))?;
+    run(
+        ws,
+        Command::new(venv.join("bin").join("pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+            .arg(&requirements),
+    )?;
+    std::fs::write(&stamp, wanted).map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
+    Ok(binary)
 }
 
 // ---------------------------------------------------------------- browser

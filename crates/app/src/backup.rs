@@ -20,6 +20,8 @@ use storage::backups::{self, BackupRecord, NewBackup};
 
 use crate::{App, AppError};
 
+pub mod offsite;
+
 pub const MANIFEST: &str = "manifest.json";
 const DATABASE: &str = storage::db::DATABASE_FILE;
 const KEY: &str = crate::secrets::KEY_FILE;
@@ -457,21 +459,15 @@ pub fn copy_to(archive: &Path, dir: &Path) -> Result<PathBuf, AppError> {
     Ok(target)
 }
 
-/// The scheduled backup: take one, copy it to the configured directory, and prune archives
-/// older than the configured number of days in both places. A failed copy marks the backup
-/// failed, so the warning shows.
-pub fn scheduled(app: &App) -> Result<Report, AppError> {
-    let report = create(
-        app,
-        Actor::Job {
-            name: "backup".into(),
-        },
-        None,
-        "scheduled",
-    )?;
+/// A backup with its copies, as the schedule, Backup Now and `pi-crm backup` take it: written
+/// to `to` (default `DATA_DIR/backups`), copied to the configured directory and, encrypted,
+/// to the configured bucket; archives older than the configured number of days are pruned in
+/// each place the copy reached. A failed copy marks the backup failed, so the warning shows.
+pub fn take(app: &App, actor: Actor, to: Option<&Path>, trigger: &str) -> Result<Report, AppError> {
+    let report = create(app, actor, to, trigger)?;
     let settings = app.settings();
     let mut copies = Vec::new();
-    let mut error = None;
+    let mut errors = Vec::new();
     if let Some(dir) = &settings.backup_copy_to {
         match copy_to(&report.path, dir) {
             Ok(path) => {
@@ -480,16 +476,38 @@ pub fn scheduled(app: &App) -> Result<Report, AppError> {
             }
             // Never prune a destination the copy did not reach: its old archives may be the
             // only ones left there.
-            Err(e) => error = Some(format!("The copy to {} failed: {e}", dir.display())),
+            Err(e) => errors.push(format!("The copy to {} failed: {e}", dir.display())),
         }
     }
-    prune(&default_dir(app), settings.backup_keep_days)?;
+    if let Some(offsite) = &settings.backup_offsite {
+        match offsite::copy(&report.path, offsite, settings.backup_keep_days) {
+            Ok(url) => copies.push(url),
+            Err(e) => errors.push(format!("The copy to the S3 bucket failed: {e}")),
+        }
+    }
+    prune(
+        &to.map(Path::to_owned).unwrap_or_else(|| default_dir(app)),
+        settings.backup_keep_days,
+    )?;
+    let error = (!errors.is_empty()).then(|| errors.join(" "));
     app.db()
         .write(|conn| backups::set_copies(conn, report.id, &copies, error.as_deref()))?;
     match error {
         Some(e) => Err(AppError::Internal(e)),
         None => Ok(report),
     }
+}
+
+/// The scheduled backup.
+pub fn scheduled(app: &App) -> Result<Report, AppError> {
+    take(
+        app,
+        Actor::Job {
+            name: "backup".into(),
+        },
+        None,
+        "scheduled",
+    )
 }
 
 /// Before migrations change a database that already holds data, keep a copy as it was, so an

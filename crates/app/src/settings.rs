@@ -18,6 +18,16 @@ pub struct Settings {
     pub backup_copy_to: Option<PathBuf>,
     /// Archives older than this many days are deleted by the scheduled backup.
     pub backup_keep_days: i64,
+    /// An S3-compatible bucket each backup is copied to, encrypted.
+    pub backup_offsite: Option<Offsite>,
+}
+
+/// Off-site copies: where, and the passphrase that encrypts them (the owner keeps it; a
+/// restore from the bucket needs it).
+#[derive(Debug, Clone)]
+pub struct Offsite {
+    pub s3: integrations::offsite::S3Config,
+    pub passphrase: integrations::offsite::SecretString,
 }
 
 impl Settings {
@@ -29,6 +39,7 @@ impl Settings {
             session_absolute: Duration::from_secs(30 * 24 * 60 * 60),
             backup_copy_to: None,
             backup_keep_days: 30,
+            backup_offsite: None,
         }
     }
 

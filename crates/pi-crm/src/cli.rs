@@ -41,17 +41,23 @@ pub enum Command {
     Housekeeping,
     /// Take a backup now: a verified snapshot of the database with the secret key, in one
     /// timestamped archive (default directory DATA_DIR/backups).
+    /// Copied, like the daily one, to the configured directory and bucket.
     Backup {
         /// Directory to write the archive to.
         #[arg(long)]
         to: Option<PathBuf>,
+        #[command(flatten)]
+        copies: BackupCopies,
     },
-    /// Restore a backup archive into the data directory (refuses to replace existing data
-    /// unless --force, and then keeps it aside).
+    /// Restore a backup into the data directory (refuses to replace existing data unless
+    /// --force, and then keeps it aside). ARCHIVE is a file, or the s3:// address of an
+    /// encrypted copy; encrypted copies need PI_CRM_BACKUP_PASSPHRASE.
     Restore {
-        archive: PathBuf,
+        archive: String,
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        copies: BackupCopies,
     },
     /// Fill a workspace with realistic synthetic contacts (for trying pi-crm at size and for
     /// benchmarks). Creates the user's workspace if it does not exist.
@@ -90,12 +96,8 @@ pub struct ServeArgs {
     /// When the daily backup runs (cron: sec min hour day month weekday).
     #[arg(long, env = "PI_CRM_BACKUP_CRON", default_value = "0 0 2 * * *")]
     pub backup_cron: String,
-    /// Also copy each scheduled backup to this directory (a USB drive or a NAS mount).
-    #[arg(long, env = "PI_CRM_BACKUP_COPY_TO")]
-    pub backup_copy_to: Option<PathBuf>,
-    /// Delete backups older than this many days.
-    #[arg(long, env = "PI_CRM_BACKUP_KEEP_DAYS", default_value_t = 30)]
-    pub backup_keep_days: i64,
+    #[command(flatten)]
+    pub backup: BackupCopies,
     /// Serve HTTPS with this certificate (PEM; e.g. Let's Encrypt's fullchain.pem)...
     #[arg(long, env = "PI_CRM_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -108,6 +110,102 @@ pub struct ServeArgs {
     /// Names the self-signed certificate is valid for, besides localhost and the bind address.
     #[arg(long = "tls-name", env = "PI_CRM_TLS_NAMES", value_delimiter = ',')]
     pub tls_names: Vec<String>,
+}
+
+/// Where backups are copied, and how long they are kept.
+#[derive(Args, Debug, Clone)]
+pub struct BackupCopies {
+    /// Also copy each backup to this directory (a USB drive or a NAS mount).
+    #[arg(long, env = "PI_CRM_BACKUP_COPY_TO")]
+    pub backup_copy_to: Option<PathBuf>,
+    /// Delete backups older than this many days.
+    #[arg(long, env = "PI_CRM_BACKUP_KEEP_DAYS", default_value_t = 30)]
+    pub backup_keep_days: i64,
+    /// Also copy each backup, encrypted, to this S3-compatible bucket: s3://bucket/folder.
+    #[arg(long, env = "PI_CRM_BACKUP_S3")]
+    pub backup_s3: Option<String>,
+    /// The storage service's address; leave unset for AWS itself
+    /// (e.g. https://s3.us-west-004.backblazeb2.com).
+    #[arg(long, env = "PI_CRM_BACKUP_S3_ENDPOINT")]
+    pub backup_s3_endpoint: Option<String>,
+    #[arg(long, env = "PI_CRM_BACKUP_S3_REGION", default_value = "us-east-1")]
+    pub backup_s3_region: String,
+    #[arg(long, env = "PI_CRM_BACKUP_S3_ACCESS_KEY_ID")]
+    pub backup_s3_access_key_id: Option<String>,
+    /// Set it in the environment, not on the command line, where `ps` would show it.
+    #[arg(
+        long,
+        env = "PI_CRM_BACKUP_S3_SECRET_ACCESS_KEY",
+        hide_env_values = true
+    )]
+    pub backup_s3_secret_access_key: Option<String>,
+    /// Encrypts the copies that leave the machine; a restore from them needs it. Keep it
+    /// somewhere safe, away from the Pi. Set it in the environment.
+    #[arg(long, env = "PI_CRM_BACKUP_PASSPHRASE", hide_env_values = true)]
+    pub backup_passphrase: Option<String>,
+}
+
+impl BackupCopies {
+    /// The bucket's connection settings; the bucket and folder come from `url`.
+    fn s3(&self, url: &str) -> anyhow::Result<Option<integrations::offsite::S3Config>> {
+        let (Some(key_id), Some(secret)) = (
+            &self.backup_s3_access_key_id,
+            &self.backup_s3_secret_access_key,
+        ) else {
+            return Ok(None);
+        };
+        let (bucket, prefix) = integrations::offsite::parse_s3_url(url)?;
+        Ok(Some(integrations::offsite::S3Config {
+            bucket,
+            prefix,
+            endpoint: self.backup_s3_endpoint.clone(),
+            region: self.backup_s3_region.clone(),
+            access_key_id: key_id.clone(),
+            secret_access_key: secret.clone().into(),
+            retries: 5,
+        }))
+    }
+
+    fn passphrase(&self) -> Option<integrations::offsite::SecretString> {
+        self.backup_passphrase
+            .as_ref()
+            .filter(|p| !p.is_empty())
+            .map(|p| p.clone().into())
+    }
+
+    /// Puts the destinations into `settings`, refusing an off-site copy that would leave
+    /// unencrypted or could not be made.
+    pub fn apply(&self, settings: &mut app::Settings) -> anyhow::Result<()> {
+        settings.backup_copy_to = self.backup_copy_to.clone();
+        settings.backup_keep_days = self.backup_keep_days.max(1);
+        let Some(url) = &self.backup_s3 else {
+            return Ok(());
+        };
+        let Some(s3) = self.s3(url)? else {
+            bail!(
+                "PI_CRM_BACKUP_S3 is set but the bucket's key is not: set PI_CRM_BACKUP_S3_ACCESS_KEY_ID and PI_CRM_BACKUP_S3_SECRET_ACCESS_KEY"
+            );
+        };
+        let Some(passphrase) = self.passphrase() else {
+            bail!(
+                "PI_CRM_BACKUP_S3 is set but PI_CRM_BACKUP_PASSPHRASE is not: copies that leave the Pi are encrypted with a passphrase you keep (a restore from the bucket needs it)"
+            );
+        };
+        if self
+            .backup_passphrase
+            .as_deref()
+            .unwrap_or("")
+            .chars()
+            .count()
+            < 12
+        {
+            bail!(
+                "PI_CRM_BACKUP_PASSPHRASE is too short: use at least 12 characters (four random words work well) and keep it away from the Pi"
+            );
+        }
+        settings.backup_offsite = Some(app::settings::Offsite { s3, passphrase });
+        Ok(())
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -179,7 +277,11 @@ fn settings(cli: &Cli) -> app::Settings {
 }
 
 fn open(cli: &Cli) -> anyhow::Result<app::App> {
-    app::App::open(settings(cli))
+    open_with(cli, settings(cli))
+}
+
+fn open_with(cli: &Cli, settings: app::Settings) -> anyhow::Result<app::App> {
+    app::App::open(settings)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| {
             format!(
@@ -208,14 +310,15 @@ fn user_error(e: app::AppError) -> anyhow::Error {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Outgoing HTTPS (the backup bucket) speaks rustls with ring, like the server.
+    crate::tls::install_crypto();
     match &cli.command {
         Command::Serve(args) => {
             let mut settings = settings(&cli);
             settings.session_idle = Duration::from_secs(args.session_idle_minutes.max(1) * 60);
             settings.session_absolute =
                 Duration::from_secs(args.session_absolute_hours.max(1) * 3600);
-            settings.backup_copy_to = args.backup_copy_to.clone();
-            settings.backup_keep_days = args.backup_keep_days.max(1);
+            args.backup.apply(&mut settings)?;
             let web = web::WebConfig {
                 api_per_minute: args.api_rate_per_minute,
                 login_per_ip_per_minute: args.login_rate_per_minute,
@@ -333,10 +436,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Backup { to } => {
-            let app = open(&cli)?;
-            let report = app::backup::create(&app, domain::audit::Actor::Cli, to.as_deref(), "cli")
-                .map_err(user_error)?;
+        Command::Backup { to, copies } => {
+            let mut settings = settings(&cli);
+            copies.apply(&mut settings)?;
+            let app = open_with(&cli, settings)?;
+            let to = to.clone();
+            let report = tokio::task::spawn_blocking(move || {
+                app::backup::take(&app, domain::audit::Actor::Cli, to.as_deref(), "cli")
+            })
+            .await?
+            .map_err(user_error)?;
             println!(
                 "backup written: {} ({:.1} MiB, {} tables, {} ms)",
                 report.path.display(),
@@ -346,7 +455,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Restore { archive, force } => {
+        Command::Restore {
+            archive,
+            force,
+            copies,
+        } => {
             // Never under a running server, even with --force: its open connections would keep
             // writing to the old files.
             let _lock = crate::serve::DataDirLock::acquire(&cli.data_dir).map_err(|_| {
@@ -357,8 +470,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             })?;
             let key_from_env =
                 std::env::var("PI_CRM_SECRET_KEY").is_ok_and(|k| !k.trim().is_empty());
-            let aside = app::backup::restore(archive, &cli.data_dir, *force, key_from_env)
-                .map_err(user_error)?;
+            let access = app::backup::offsite::Access {
+                s3: copies.s3("s3://any")?,
+                passphrase: copies.passphrase(),
+            };
+            let (source, data_dir, force) = (archive.clone(), cli.data_dir.clone(), *force);
+            let aside = tokio::task::spawn_blocking(move || {
+                // An encrypted or remote copy is fetched and decrypted next to the data first.
+                let work = data_dir.join(".fetching");
+                let result = app::backup::offsite::fetch(&source, &access, &work)
+                    .and_then(|plain| app::backup::restore(&plain, &data_dir, force, key_from_env));
+                let _ = std::fs::remove_dir_all(&work);
+                result
+            })
+            .await?
+            .map_err(user_error)?;
             // Opening applies any newer migrations, as the server would at start.
             let app = open(&cli)?;
             let check = app
@@ -367,7 +493,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
                 "restored {} into {} (integrity: {check})",
-                archive.display(),
+                archive,
                 cli.data_dir.display()
             );
             if let Some(aside) = aside {

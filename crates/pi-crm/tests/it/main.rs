@@ -10,4 +10,5 @@ mod csrf;
 mod harness;
 mod isolation;
 mod jobs;
+mod offsite;
 mod shell;

@@ -71,6 +71,14 @@ pub async fn show(who: SignedIn) -> Result<HttpResponse, PageError> {
                                             li { "Run " code { "pi-crm restore " (dir.join(name).display().to_string()) " --data-dir DATA_DIR --force" } ". The current data is kept aside." }
                                             li { "Start pi-crm again. It checks the database when it starts." }
                                         }
+                                        @for copy in b.copies.iter().filter(|c| c.starts_with("s3://")) {
+                                            p ."mt-2" {
+                                                "If this Pi is lost: on the new one, with the bucket's key and your backup passphrase in the environment ("
+                                                code { "PI_CRM_BACKUP_S3_ACCESS_KEY_ID" } ", " code { "PI_CRM_BACKUP_S3_SECRET_ACCESS_KEY" } ", "
+                                                code { "PI_CRM_BACKUP_S3_ENDPOINT" } ", " code { "PI_CRM_BACKUP_PASSPHRASE" } "), run "
+                                                code { "pi-crm restore " (copy) " --data-dir DATA_DIR" } "."
+                                            }
+                                        }
                                     }
                                 }
                             }
@@ -98,7 +106,7 @@ pub async fn create(who: SignedIn) -> Result<HttpResponse, PageError> {
                     .into(),
             ));
         }
-        Ok(app::backup::create(app, actor, None, "manual"))
+        Ok(app::backup::take(app, actor, None, "manual"))
     })
     .await?;
     match outcome {
