@@ -11,6 +11,7 @@ pub mod api_key;
 pub mod audit;
 pub mod contact;
 pub mod contact_log;
+pub mod csv_import;
 pub mod custom_field;
 pub mod field_definition;
 pub mod ids;
