@@ -4,7 +4,7 @@
 //! every contact touched.
 
 use chrono::Utc;
-use domain::contact::{Contact, ContactQuery};
+use domain::contact::ContactQuery;
 use domain::contact_log::{LogKind, NewLogEntry};
 use domain::ids::{ContactId, ListId, WorkspaceId};
 use domain::list::ListKind;
@@ -169,20 +169,15 @@ pub fn apply(
     })
 }
 
-/// The contacts a bulk export covers, whole, in the table's order.
-pub fn contacts_for_export(
+/// The ids a bulk action or export covers, in the table's order.
+pub fn resolve_ids(
     app: &App,
     caller: &Caller,
     ws: WorkspaceId,
     target: &Target,
-) -> Result<Vec<Contact>, AppError> {
+) -> Result<Vec<ContactId>, AppError> {
     app.db().read(|conn| {
         storage::workspaces::get(conn, caller.user_id, ws)?;
-        let ids = resolve(conn, ws, target)?;
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            out.extend(contacts::load(conn, chunk)?);
-        }
-        Ok(out)
+        resolve(conn, ws, target)
     })
 }

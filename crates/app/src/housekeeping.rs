@@ -45,6 +45,10 @@ pub fn run(app: &App) -> Result<Report, AppError> {
         Ok::<_, AppError>(report)
     })?;
     app.db().optimize()?;
+    // Uploaded CSV files hold personal data: none outlives its use by more than a day.
+    if let Err(e) = crate::imports::remove_stale_uploads(app) {
+        tracing::warn!(cause = %e, "could not remove old uploads");
+    }
     Ok(report)
 }
 

@@ -19,6 +19,7 @@ pub mod contacts;
 pub mod custom_fields;
 pub mod export;
 pub mod housekeeping;
+pub mod imports;
 pub mod lists;
 pub mod secrets;
 pub mod seed;

@@ -57,3 +57,7 @@ id_type!(
     /// A contact shared with another user.
     ShareId
 );
+id_type!(
+    /// A CSV import: its settings, progress and what it changed.
+    ImportId
+);

@@ -15,6 +15,7 @@ pub mod csv_import;
 pub mod custom_field;
 pub mod field_definition;
 pub mod ids;
+pub mod import_job;
 pub mod list;
 pub mod pagination;
 pub mod session;

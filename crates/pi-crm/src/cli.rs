@@ -59,6 +59,29 @@ pub enum Command {
         #[command(flatten)]
         copies: BackupCopies,
     },
+    /// Import contacts from a CSV file into a workspace (as its owner) and print the counts.
+    Import {
+        #[arg(long)]
+        workspace: i64,
+        #[arg(long)]
+        file: PathBuf,
+        /// `auto`, or a JSON file mapping column headers to targets
+        /// ({"E-mail": "primary_email", "Notes": "skip", ...}).
+        #[arg(long, default_value = "auto")]
+        mapping: String,
+        /// What to do with a row matching a contact already there: skip, update or create.
+        #[arg(long, default_value = "skip")]
+        policy: String,
+        /// With --policy update: replace values already there, not only fill empty ones.
+        #[arg(long)]
+        overwrite: bool,
+        /// Make custom fields (with guessed types) for columns that match none.
+        #[arg(long)]
+        create_fields: bool,
+        /// Count what would happen, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Fill a workspace with realistic synthetic contacts (for trying pi-crm at size and for
     /// benchmarks). Creates the user's workspace if it does not exist.
     Seed {
@@ -385,6 +408,86 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 created.key.scopes.to_list()
             );
             println!("{}", created.secret);
+            Ok(())
+        }
+        Command::Import {
+            workspace,
+            file,
+            mapping,
+            policy,
+            overwrite,
+            create_fields,
+            dry_run,
+        } => {
+            let app = open(&cli)?;
+            let mapping = if mapping == "auto" {
+                app::imports::Mapping::Auto
+            } else {
+                let text = std::fs::read_to_string(mapping)
+                    .with_context(|| format!("cannot read the mapping file {mapping}"))?;
+                let object: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(&text).with_context(|| {
+                        format!("{mapping} is not a JSON object from column header to target")
+                    })?;
+                app::imports::Mapping::ByHeader(
+                    object
+                        .into_iter()
+                        .map(|(k, v)| (k, v.as_str().unwrap_or("skip").to_owned()))
+                        .collect(),
+                )
+            };
+            let options = app::imports::RunOptions {
+                mapping,
+                policy: domain::import_job::DuplicatePolicy::parse(policy)
+                    .map_err(|m| anyhow::anyhow!("--policy: {m}"))?,
+                overwrite: *overwrite,
+                create_fields: *create_fields,
+                dry_run: *dry_run,
+                ..Default::default()
+            };
+            let ws = domain::ids::WorkspaceId(*workspace);
+            let caller = app::imports::cli_caller(&app, ws).map_err(user_error)?;
+            // The shell's file is copied in, like an upload; the original is never touched.
+            let incoming = app::imports::incoming_path(&app).map_err(user_error)?;
+            std::fs::copy(file, &incoming)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "import.csv".into());
+            let started = std::time::Instant::now();
+            let record = tokio::task::spawn_blocking(move || {
+                let (record, _) = app::imports::upload(&app, &caller, ws, &name, &incoming)?;
+                app::imports::run_now(&app, &caller, record.id, options)
+            })
+            .await?
+            .map_err(user_error)?;
+            let c = record.counts;
+            println!(
+                "import {} {}{}: {} new, {} updated, {} skipped, {} failed ({} rows in {:.1} s)",
+                record.id,
+                record.status.as_str(),
+                if record.dry_run {
+                    " (dry run: nothing changed)"
+                } else {
+                    ""
+                },
+                c.created,
+                c.updated,
+                c.skipped,
+                c.failed,
+                record.total_rows,
+                started.elapsed().as_secs_f64()
+            );
+            if c.failed > 0 {
+                println!(
+                    "failed rows: GET /api/v1/imports/{}/failures.csv, or the import's page",
+                    record.id
+                );
+            }
+            if let Some(error) = record.error {
+                bail!("{error}");
+            }
             Ok(())
         }
         Command::Seed {

@@ -80,6 +80,13 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
         .await?
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("could not open the data directory {}", data_dir.display()))?;
+    // An import a crash or a stop left half done is undone before anyone sees it.
+    let recovering = app.clone();
+    match tokio::task::spawn_blocking(move || app::imports::recover(&recovering)).await? {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(imports = n, "undid imports left running by the last stop"),
+        Err(e) => tracing::error!(cause = %e, "could not undo imports left running"),
+    }
     let listener = web::bind(&options.bind)
         .with_context(|| format!("could not listen on {}", options.bind))?;
     let addr = listener.local_addr()?;

@@ -556,6 +556,16 @@ pub fn search(
 /// Rewrites the contact's search document: names, email, phone (several spellings), company,
 /// custom values and notes.
 pub fn reindex(conn: &mut Conn, id: ContactId) -> Result<(), StorageError> {
+    write_document(conn, id, false)
+}
+
+/// Indexes a contact created in this transaction: there is no earlier document to delete,
+/// and deleting from a large contentless index costs far more than inserting.
+pub fn index_new(conn: &mut Conn, id: ContactId) -> Result<(), StorageError> {
+    write_document(conn, id, true)
+}
+
+fn write_document(conn: &mut Conn, id: ContactId, fresh: bool) -> Result<(), StorageError> {
     let Some(row): Option<ContactRow> = contacts::table
         .find(id.0)
         .select(ContactRow::as_select())
@@ -583,9 +593,11 @@ pub fn reindex(conn: &mut Conn, id: ContactId) -> Result<(), StorageError> {
         .load(conn)?;
     parts.extend(notes);
     let doc = parts.join(" ");
-    diesel::sql_query("DELETE FROM contacts_fts WHERE rowid = ?")
-        .bind::<BigInt, _>(id.0)
-        .execute(conn)?;
+    if !fresh {
+        diesel::sql_query("DELETE FROM contacts_fts WHERE rowid = ?")
+            .bind::<BigInt, _>(id.0)
+            .execute(conn)?;
+    }
     diesel::sql_query("INSERT INTO contacts_fts (rowid, doc) VALUES (?, ?)")
         .bind::<BigInt, _>(id.0)
         .bind::<Text, _>(doc)
@@ -705,6 +717,42 @@ pub fn with_value_of(
         .select(contact_values::contact_id)
         .load(conn)?;
     Ok(ids.into_iter().map(ContactId).collect())
+}
+
+/// A contact and the keys duplicates are found by: lower-cased email, E.164 phone.
+pub type DuplicateKeys = (ContactId, Option<String>, Option<String>);
+
+/// Every live contact's duplicate keys in the workspace, for an import to match its rows in
+/// memory instead of one query per row.
+pub fn duplicate_keys(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+) -> Result<Vec<DuplicateKeys>, StorageError> {
+    Ok(contacts::table
+        .filter(contacts::workspace_id.eq(workspace.0))
+        .filter(contacts::deleted_at.is_null())
+        .filter(
+            contacts::email_key
+                .is_not_null()
+                .or(contacts::primary_phone.is_not_null()),
+        )
+        .select((contacts::id, contacts::email_key, contacts::primary_phone))
+        .load::<(i64, Option<String>, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(id, email, phone)| (ContactId(id), email, phone))
+        .collect())
+}
+
+/// Deletes contacts for good, with their values, tags, log and search document (undoing an
+/// import). Ids of contacts that no longer exist are ignored.
+pub fn delete_for_good(conn: &mut Conn, ids: &[ContactId]) -> Result<usize, StorageError> {
+    for id in ids {
+        diesel::sql_query("DELETE FROM contacts_fts WHERE rowid = ?")
+            .bind::<BigInt, _>(id.0)
+            .execute(conn)?;
+    }
+    let raw: Vec<i64> = ids.iter().map(|c| c.0).collect();
+    Ok(diesel::delete(contacts::table.filter(contacts::id.eq_any(raw))).execute(conn)?)
 }
 
 #[cfg(test)]

@@ -174,3 +174,12 @@ pub fn delete(conn: &mut Conn, owner: UserId, id: CustomFieldId) -> Result<(), S
     }
     Ok(())
 }
+
+pub fn exists(conn: &mut Conn, id: CustomFieldId) -> Result<bool, StorageError> {
+    Ok(custom_fields::table
+        .find(id.0)
+        .select(custom_fields::id)
+        .first::<i64>(conn)
+        .optional()?
+        .is_some())
+}

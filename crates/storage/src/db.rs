@@ -138,6 +138,30 @@ impl Db {
         f: impl FnOnce(&mut Conn) -> Result<T, E>,
     ) -> Result<T, E> {
         let mut conn = self.pool.get().map_err(StorageError::from)?;
+        Self::write_on(&mut conn, f)
+    }
+
+    /// A write transaction for bulk work (an import's batch), with a page cache of `cache_mib`
+    /// for its duration: a batch touches index pages all over a large file, and with the
+    /// default 2 MiB cache each row would re-read dozens of them. The cache shrinks back
+    /// afterwards, so pooled connections stay small.
+    pub fn write_bulk<T, E: From<StorageError>>(
+        &self,
+        cache_mib: u32,
+        f: impl FnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.pool.get().map_err(StorageError::from)?;
+        conn.batch_execute(&format!("PRAGMA cache_size = -{};", cache_mib * 1024))
+            .map_err(StorageError::from)?;
+        let result = Self::write_on(&mut conn, f);
+        let _ = conn.batch_execute("PRAGMA cache_size = -2000;");
+        result
+    }
+
+    fn write_on<T, E: From<StorageError>>(
+        conn: &mut Conn,
+        f: impl FnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
         // SQLite rolls some failures back by itself (a full disk, for one); diesel's own
         // ROLLBACK then fails with "no transaction is active". Keep the first error, which is
         // the one that says what happened.

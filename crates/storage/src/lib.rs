@@ -16,6 +16,7 @@ pub mod contact_log;
 pub mod contacts;
 pub mod custom_fields;
 pub mod db;
+pub mod imports;
 pub mod lists;
 pub mod sessions;
 pub mod shares;

@@ -192,6 +192,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    imports (id) {
+        id -> BigInt,
+        owner_user_id -> BigInt,
+        workspace_id -> BigInt,
+        file_name -> Text,
+        status -> Text,
+        dry_run -> Bool,
+        settings -> Text,
+        total_rows -> BigInt,
+        processed_rows -> BigInt,
+        created_count -> BigInt,
+        updated_count -> BigInt,
+        failed_count -> BigInt,
+        cancel_requested -> Bool,
+        error -> Nullable<Text>,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    import_changes (import_id, contact_id) {
+        import_id -> BigInt,
+        contact_id -> BigInt,
+        kind -> Text,
+        before_json -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    import_failures (import_id, row_number) {
+        import_id -> BigInt,
+        row_number -> BigInt,
+        reason -> Text,
+        cells -> Text,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(workspaces -> users (owner_user_id));
 diesel::joinable!(workspace_approvers -> workspaces (workspace_id));
@@ -207,6 +246,9 @@ diesel::joinable!(contact_values -> contacts (contact_id));
 diesel::joinable!(contact_values -> custom_fields (field_id));
 diesel::joinable!(contact_log -> contacts (contact_id));
 diesel::joinable!(contact_shares -> contacts (contact_id));
+diesel::joinable!(imports -> workspaces (workspace_id));
+diesel::joinable!(import_changes -> imports (import_id));
+diesel::joinable!(import_failures -> imports (import_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -223,4 +265,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     contact_log,
     contact_shares,
     backups,
+    imports,
+    import_changes,
+    import_failures,
 );

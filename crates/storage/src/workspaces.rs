@@ -219,3 +219,14 @@ pub fn all_ids(conn: &mut Conn) -> Result<Vec<WorkspaceId>, StorageError> {
     let ids: Vec<i64> = workspaces::table.select(workspaces::id).load(conn)?;
     Ok(ids.into_iter().map(WorkspaceId).collect())
 }
+
+/// Whose workspace this is (for the command line, which acts as the owner).
+pub fn owner_of(conn: &mut Conn, id: WorkspaceId) -> Result<UserId, StorageError> {
+    workspaces::table
+        .find(id.0)
+        .select(workspaces::owner_user_id)
+        .first::<i64>(conn)
+        .optional()?
+        .map(UserId)
+        .ok_or(StorageError::NotFound)
+}

@@ -13,12 +13,14 @@ mod api;
 mod assets;
 mod auth;
 mod config;
+mod download;
 mod errors;
 mod pages;
 mod security;
 mod server;
 mod session_store;
 mod state;
+mod upload;
 mod views;
 
 pub use config::WebConfig;

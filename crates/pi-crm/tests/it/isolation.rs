@@ -25,6 +25,7 @@ struct AliceIds {
     list_id: i64,
     share_id: i64,
     backup_id: i64,
+    import_id: i64,
 }
 
 impl AliceIds {
@@ -40,6 +41,7 @@ impl AliceIds {
                 "list_id" => self.list_id,
                 "share_id" => self.share_id,
                 "backup_id" => self.backup_id,
+                "import_id" => self.import_id,
                 // Fill a username with the user Alice shares with, so a share exists to hit.
                 "username" => {
                     filled = filled.replace("{username}", SHARED_WITH);
@@ -107,8 +109,26 @@ async fn alice(app: &TestApp) -> (AliceIds, crate::harness::Browser) {
     app::contacts::add_note(app.app(), &caller, contact.id, MARKER).unwrap();
     app.add_user(SHARED_WITH);
     let share = app::shares::share(app.app(), &caller, contact.id, SHARED_WITH, true).unwrap();
+    let import_id = {
+        let incoming = app::imports::incoming_path(app.app()).unwrap();
+        std::fs::write(
+            &incoming,
+            format!("First Name,Email\n{MARKER},ledger@example.com\n,bad-email\n"),
+        )
+        .unwrap();
+        let (record, _) =
+            app::imports::upload(app.app(), &caller, ws, "ledger.csv", &incoming).unwrap();
+        let done =
+            app::imports::run_now(app.app(), &caller, record.id, Default::default()).unwrap();
+        assert_eq!(
+            done.counts.failed, 1,
+            "a failed row for the failures download"
+        );
+        done.id.0
+    };
     let ids = AliceIds {
         workspace_id,
+        import_id,
         session_id,
         api_key_id: key.key.id.0,
         contact_id: contact.id.0,
@@ -291,6 +311,7 @@ fn the_walker_refuses_an_unknown_kind_of_id() {
         list_id: 6,
         share_id: 7,
         backup_id: 8,
+        import_id: 9,
     };
     assert_eq!(ids.fill("/w/{workspace_id}/audit"), "/w/1/audit");
     let unknown = std::panic::catch_unwind(|| ids.fill("/w/{workspace_id}/things/{thing_id}"));

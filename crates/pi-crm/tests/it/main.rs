@@ -8,6 +8,7 @@ mod cli;
 mod contacts;
 mod csrf;
 mod harness;
+mod imports;
 mod isolation;
 mod jobs;
 mod offsite;

@@ -1,6 +1,5 @@
 //! Bulk actions and CSV export of a workspace's contacts through the API.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use app::bulk::{Action, Target};
 use domain::api_key::Scope;
@@ -146,22 +145,14 @@ pub async fn export(
         .iter()
         .any(|(k, v)| k == "bom" && matches!(v.as_str(), "1" | "true"));
     let caller = api.caller.clone();
-    let csv = blocking(&api.state.app, move |app| {
+    let plan = blocking(&api.state.app, move |app| {
         let query = app::contacts::query_from_params(app, &caller, ws, &pairs)?;
-        let contacts = app::bulk::contacts_for_export(app, &caller, ws, &Target::Matching(query))?;
-        let defs = app::custom_fields::for_workspace(app, &caller, ws)?;
-        app::export::contacts_csv(&contacts, &defs, bom)
+        app::export::plan(app, &caller, ws, &Target::Matching(query))
     })
     .await?;
-    Ok(csv_response(csv, "contacts.csv"))
-}
-
-pub fn csv_response(body: Vec<u8>, name: &str) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}\""),
-        ))
-        .body(body)
+    Ok(crate::download::csv(
+        &api.state.app,
+        "contacts.csv",
+        move |app, out| app::export::write(app, &plan, bom, out),
+    ))
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bulk;
 pub mod contacts;
 pub mod custom_fields;
+pub mod imports;
 pub mod lists;
 pub mod me;
 pub mod openapi;

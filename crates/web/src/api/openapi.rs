@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{audit, bulk, contacts, custom_fields, lists, me, shares, workspaces};
+use crate::api::{audit, bulk, contacts, custom_fields, imports, lists, me, shares, workspaces};
 use crate::errors::{ErrorBody, ErrorEnvelope};
 
 #[derive(OpenApi)]
@@ -18,6 +18,7 @@ use crate::errors::{ErrorBody, ErrorEnvelope};
         lists::list, lists::create,
         shares::create, shares::revoke, shares::list, shares::get, shares::save_as,
         bulk::apply, bulk::export,
+        imports::create, imports::list, imports::get, imports::revert, imports::cancel, imports::failures,
     ),
     components(schemas(
         workspaces::WorkspaceJson, workspaces::CreateRequest, workspaces::PatchRequest, me::MeJson, audit::AuditJson,
@@ -26,10 +27,11 @@ use crate::errors::{ErrorBody, ErrorEnvelope};
         lists::ListJson, lists::ListList, lists::CreateListRequest,
         shares::ShareJson, shares::SharedContactJson, shares::SharedContactList, shares::ShareRequest, shares::SaveAsRequest,
         bulk::BulkRequest, bulk::BulkResult,
+        imports::ImportJson, imports::ImportCountsJson, imports::ImportList,
         ErrorEnvelope, ErrorBody,
     )),
     modifiers(&BearerAuth),
-    tags((name = "workspaces", description = "Business lines; each is closed to other users"), (name = "contacts", description = "Contacts, their stages, tags, custom values and log"), (name = "custom fields"), (name = "sharing", description = "One contact shared read-only with another user"), (name = "account"), (name = "audit"))
+    tags((name = "workspaces", description = "Business lines; each is closed to other users"), (name = "contacts", description = "Contacts, their stages, tags, custom values and log"), (name = "custom fields"), (name = "sharing", description = "One contact shared read-only with another user"), (name = "imports", description = "CSV imports: dry run, progress, failed rows, undo"), (name = "account"), (name = "audit"))
 )]
 pub struct ApiDoc;
 

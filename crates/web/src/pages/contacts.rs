@@ -608,9 +608,7 @@ pub async fn bulk(
             Target::Ids(ids)
         };
         if action == "export" {
-            let contacts = app::bulk::contacts_for_export(app, &caller, id, &target)?;
-            let defs = app::custom_fields::for_workspace(app, &caller, id)?;
-            return Ok(Err(app::export::contacts_csv(&contacts, &defs, true)?));
+            return Ok(Err(app::export::plan(app, &caller, id, &target)?));
         }
         let action = match action.as_str() {
             "add_tag" => Action::AddTag(tag),
@@ -637,7 +635,11 @@ pub async fn bulk(
             );
             Ok(see_other(&back))
         }
-        Ok(Err(csv)) => Ok(crate::api::bulk::csv_response(csv, "contacts.csv")),
+        Ok(Err(plan)) => Ok(crate::download::csv(
+            &who.state.app,
+            "contacts.csv",
+            move |app, out| app::export::write(app, &plan, true, out),
+        )),
         Err(AppError::Validation(v)) => {
             flash(&who.session, FlashKind::Error, v.message);
             Ok(see_other(&back))

@@ -1,0 +1,405 @@
+//! Writing drafts into the workspace, and undoing them. Every change an import makes is
+//! recorded in `import_changes` in the transaction that makes it (a created contact, or the
+//! contact as it was before an update), so an import can be undone however it ended.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use domain::contact::Contact;
+use domain::contact_log::{LogKind, NewLogEntry};
+use domain::custom_field::{FieldValue, StoredValue};
+use domain::ids::{ContactId, CustomFieldId, ImportId, ListId, UserId, WorkspaceId};
+use domain::list::ListKind;
+use serde::{Deserialize, Serialize};
+use storage::Conn;
+use storage::contacts;
+
+use super::plan::{Draft, FieldSpec, RawBase};
+use crate::{AppError, Caller};
+
+/// Names to ids of the workspace's stages and tags, made as rows need them.
+pub struct Lists {
+    workspace: WorkspaceId,
+    stages: HashMap<String, ListId>,
+    tags: HashMap<String, ListId>,
+    pub default_stage: ListId,
+}
+
+impl Lists {
+    pub fn load(conn: &mut Conn, workspace: WorkspaceId) -> Result<Self, AppError> {
+        let mut stages = HashMap::new();
+        let mut tags = HashMap::new();
+        let mut default_stage = None;
+        for list in storage::lists::for_workspace(conn, workspace, None)? {
+            match list.kind {
+                ListKind::Primary => {
+                    default_stage.get_or_insert(list.id);
+                    stages.insert(list.name.to_lowercase(), list.id);
+                }
+                ListKind::Secondary => {
+                    tags.insert(list.name.to_lowercase(), list.id);
+                }
+            }
+        }
+        Ok(Self {
+            workspace,
+            stages,
+            tags,
+            default_stage: default_stage
+                .ok_or_else(|| AppError::Internal("workspace has no stage".into()))?,
+        })
+    }
+
+    fn stage(
+        &mut self,
+        conn: &mut Conn,
+        caller: &Caller,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ListId, AppError> {
+        if let Some(id) = self.stages.get(&name.to_lowercase()) {
+            return Ok(*id);
+        }
+        // A stage the file names but the workspace lacks is added at the end of the pipeline,
+        // so no row is refused for a status the other CRM had.
+        let id = storage::lists::insert(conn, self.workspace, ListKind::Primary, name, now)?;
+        storage::audit::insert(
+            conn,
+            &caller
+                .audit("list.create", "list")
+                .workspace(self.workspace)
+                .entity(id)
+                .after(&serde_json::json!({"name": name, "kind": "primary", "by": "import"})),
+            now,
+        )?;
+        self.stages.insert(name.to_lowercase(), id);
+        Ok(id)
+    }
+
+    fn tag(
+        &mut self,
+        conn: &mut Conn,
+        caller: &Caller,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ListId, AppError> {
+        if let Some(id) = self.tags.get(&name.to_lowercase()) {
+            return Ok(*id);
+        }
+        let id = crate::contacts::create_tag(conn, caller, self.workspace, name, now)?;
+        self.tags.insert(name.to_lowercase(), id);
+        Ok(id)
+    }
+}
+
+/// The contact as it was before an import changed it: enough to put it back.
+#[derive(Debug, Serialize, Deserialize)]
+struct Before {
+    first_name: String,
+    last_name: String,
+    primary_email: String,
+    primary_phone: String,
+    company: String,
+    stage: i64,
+    tags: Vec<i64>,
+    /// Field id -> stored text, number, date.
+    values: Vec<(i64, String, Option<f64>, Option<String>)>,
+}
+
+impl Before {
+    fn of(c: &Contact) -> Self {
+        Self {
+            first_name: c.first_name.clone(),
+            last_name: c.last_name.clone(),
+            primary_email: c
+                .primary_email
+                .as_ref()
+                .map(|e| e.as_str().to_owned())
+                .unwrap_or_default(),
+            primary_phone: c
+                .primary_phone
+                .as_ref()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
+            company: c.company.clone(),
+            stage: c.primary_list.id.0,
+            tags: c.tags.iter().map(|t| t.id.0).collect(),
+            values: c
+                .custom
+                .iter()
+                .map(|v| {
+                    let s = v.value.to_stored();
+                    (v.field_id.0, s.text, s.number, s.date)
+                })
+                .collect(),
+        }
+    }
+
+    fn raw(&self) -> RawBase {
+        RawBase {
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            primary_email: self.primary_email.clone(),
+            primary_phone: self.primary_phone.clone(),
+            company: self.company.clone(),
+        }
+    }
+}
+
+/// What one import run writes with: who, where, from which file.
+pub struct Writer<'a> {
+    pub import: ImportId,
+    pub caller: &'a Caller,
+    pub workspace: WorkspaceId,
+    pub file_name: &'a str,
+    pub fields: &'a [FieldSpec],
+    pub overwrite: bool,
+}
+
+impl Writer<'_> {
+    fn field_id(&self, index: usize) -> Result<CustomFieldId, AppError> {
+        self.fields[index]
+            .id
+            .ok_or_else(|| AppError::Internal("a custom field was not created".into()))
+    }
+
+    fn log(
+        &self,
+        conn: &mut Conn,
+        contact: ContactId,
+        summary: String,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        storage::contact_log::insert(
+            conn,
+            contact,
+            &NewLogEntry::new(LogKind::System, summary, now)
+                .meta(serde_json::json!({"import_id": self.import.0})),
+            Some(self.caller.user_id),
+            now,
+        )?;
+        Ok(())
+    }
+
+    pub fn create(
+        &self,
+        conn: &mut Conn,
+        lists: &mut Lists,
+        draft: &Draft,
+        now: DateTime<Utc>,
+    ) -> Result<ContactId, AppError> {
+        let stage = match &draft.stage {
+            Some(name) => lists.stage(conn, self.caller, name, now)?,
+            None => lists.default_stage,
+        };
+        let id = contacts::insert(conn, self.workspace, &draft.base, stage, now)?;
+        for tag in &draft.tags {
+            let tag = lists.tag(conn, self.caller, tag, now)?;
+            contacts::add_tag(conn, self.workspace, id, tag)?;
+        }
+        for (index, value) in &draft.values {
+            contacts::set_value(conn, id, self.field_id(*index)?, &value.to_stored())?;
+        }
+        for (index, spec) in self.fields.iter().enumerate() {
+            if let Some(default) = &spec.default_value
+                && !draft.values.iter().any(|(i, _)| *i == index)
+            {
+                let value = FieldValue::from_stored(spec.field_type, default)
+                    .map_err(AppError::Internal)?;
+                contacts::set_value(conn, id, self.field_id(index)?, &value.to_stored())?;
+            }
+        }
+        self.log(conn, id, format!("Imported from {}", self.file_name), now)?;
+        contacts::index_new(conn, id)?;
+        storage::imports::record_change(conn, self.import, id, true, None)?;
+        Ok(id)
+    }
+
+    /// Fills (or, with `overwrite`, replaces) the contact's fields from the draft; cells the
+    /// row leaves empty never clear anything. Tags are added. Returns whether it changed.
+    pub fn update(
+        &self,
+        conn: &mut Conn,
+        lists: &mut Lists,
+        existing: &Contact,
+        draft: &Draft,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AppError> {
+        let before = Before::of(existing);
+        let mut raw = before.raw();
+        let mut changed = Vec::new();
+        {
+            let take = |ours: &mut String,
+                        theirs: &str,
+                        what: &'static str,
+                        changed: &mut Vec<&'static str>| {
+                if !theirs.is_empty() && (self.overwrite || ours.is_empty()) && ours != theirs {
+                    *ours = theirs.to_owned();
+                    changed.push(what);
+                }
+            };
+            take(
+                &mut raw.first_name,
+                &draft.raw.first_name,
+                "first name",
+                &mut changed,
+            );
+            take(
+                &mut raw.last_name,
+                &draft.raw.last_name,
+                "last name",
+                &mut changed,
+            );
+            take(
+                &mut raw.company,
+                &draft.raw.company,
+                "company",
+                &mut changed,
+            );
+            // Email and phone are compared parsed: "(415) 555-0123" is the number already there.
+            let email = draft
+                .base
+                .primary_email
+                .as_ref()
+                .map(|e| e.as_str().to_owned())
+                .unwrap_or_default();
+            take(&mut raw.primary_email, &email, "email", &mut changed);
+            let phone = draft
+                .base
+                .primary_phone
+                .as_ref()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default();
+            take(&mut raw.primary_phone, &phone, "phone", &mut changed);
+        }
+        let base = raw.parse().map_err(AppError::Validation)?;
+        contacts::update_base(conn, existing.id, &base, now)?;
+        if let Some(name) = &draft.stage {
+            let stage = lists.stage(conn, self.caller, name, now)?;
+            if self.overwrite && stage != existing.primary_list.id {
+                contacts::set_stage(conn, existing.id, stage, now)?;
+                changed.push("stage");
+            }
+        }
+        for tag in &draft.tags {
+            let tag = lists.tag(conn, self.caller, tag, now)?;
+            if contacts::add_tag(conn, self.workspace, existing.id, tag)? {
+                changed.push("tags");
+            }
+        }
+        for (index, value) in &draft.values {
+            let id = self.field_id(*index)?;
+            let old = existing.custom.iter().find(|v| v.field_id == id);
+            if old.is_some_and(|o| !self.overwrite || o.value == *value) {
+                continue;
+            }
+            contacts::set_value(conn, existing.id, id, &value.to_stored())?;
+            changed.push("custom fields");
+        }
+        if changed.is_empty() {
+            return Ok(false);
+        }
+        changed.dedup();
+        self.log(
+            conn,
+            existing.id,
+            format!(
+                "Updated from import of {} ({})",
+                self.file_name,
+                changed.join(", ")
+            ),
+            now,
+        )?;
+        contacts::reindex(conn, existing.id)?;
+        let before = serde_json::to_string(&before).unwrap_or_default();
+        storage::imports::record_change(conn, self.import, existing.id, false, Some(&before))?;
+        Ok(true)
+    }
+}
+
+/// Undoes up to `limit` of the import's changes, newest first; returns how many it undid
+/// (0 when nothing is left).
+pub fn undo_some(
+    conn: &mut Conn,
+    import: ImportId,
+    user: UserId,
+    file_name: &str,
+    limit: i64,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let changes = storage::imports::changes(conn, import, limit)?;
+    if changes.is_empty() {
+        return Ok(0);
+    }
+    let created: Vec<ContactId> = changes
+        .iter()
+        .filter(|c| c.created)
+        .map(|c| c.contact)
+        .collect();
+    contacts::delete_for_good(conn, &created)?;
+    for change in changes.iter().filter(|c| !c.created) {
+        let Some(before) = change
+            .before_json
+            .as_deref()
+            .and_then(|j| serde_json::from_str::<Before>(j).ok())
+        else {
+            continue;
+        };
+        // A contact deleted since the import has nothing to put back.
+        let Some(current) = contacts::load(conn, &[change.contact])?.pop() else {
+            continue;
+        };
+        let base = before.raw().parse().map_err(AppError::Validation)?;
+        contacts::update_base(conn, current.id, &base, now)?;
+        let lists = storage::lists::for_workspace(conn, current.workspace_id, None)?;
+        let exists = |id: i64| lists.iter().any(|l| l.id.0 == id);
+        if exists(before.stage) && before.stage != current.primary_list.id.0 {
+            contacts::set_stage(conn, current.id, ListId(before.stage), now)?;
+        }
+        for tag in &current.tags {
+            if !before.tags.contains(&tag.id.0) {
+                contacts::remove_tag(conn, current.id, tag.id)?;
+            }
+        }
+        for tag in before.tags.iter().filter(|t| exists(**t)) {
+            contacts::add_tag(conn, current.workspace_id, current.id, ListId(*tag))?;
+        }
+        for value in &current.custom {
+            if !before.values.iter().any(|(f, ..)| *f == value.field_id.0) {
+                contacts::clear_value(conn, current.id, value.field_id)?;
+            }
+        }
+        for (field, text, number, date) in &before.values {
+            let stored = StoredValue {
+                text: text.clone(),
+                number: *number,
+                date: date.clone(),
+            };
+            // A field deleted since then took its values with it.
+            if current.custom.iter().any(|v| v.field_id.0 == *field) || field_exists(conn, *field)?
+            {
+                contacts::set_value(conn, current.id, CustomFieldId(*field), &stored)?;
+            }
+        }
+        storage::contact_log::insert(
+            conn,
+            current.id,
+            &NewLogEntry::new(
+                LogKind::System,
+                format!("Import of {file_name} undone: the earlier values are back"),
+                now,
+            )
+            .meta(serde_json::json!({"import_id": import.0})),
+            Some(user),
+            now,
+        )?;
+        contacts::reindex(conn, current.id)?;
+    }
+    let done: Vec<ContactId> = changes.iter().map(|c| c.contact).collect();
+    storage::imports::forget_changes(conn, import, &done)?;
+    Ok(changes.len())
+}
+
+fn field_exists(conn: &mut Conn, field: i64) -> Result<bool, AppError> {
+    Ok(storage::custom_fields::exists(conn, CustomFieldId(field))?)
+}

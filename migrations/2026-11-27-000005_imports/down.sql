@@ -1,0 +1,3 @@
+DROP TABLE import_failures;
+DROP TABLE import_changes;
+DROP TABLE imports;
