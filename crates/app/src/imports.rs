@@ -30,9 +30,10 @@ use crate::{App, AppError, Caller};
 use apply::{Lists, Writer};
 use plan::{Column, FieldSpec};
 
-/// Rows written per transaction: big enough to be fast, small enough that other writers
-/// (someone adding a note meanwhile) wait only a moment.
-const BATCH: usize = 1000;
+/// Rows written per transaction: big enough to be fast (each commit writes and checkpoints
+/// the pages it touched), small enough that other writers (someone adding a note meanwhile)
+/// wait well under the busy timeout.
+const BATCH: usize = 2500;
 
 /// The page cache an import's batch gets (see `storage::Db::write_bulk`).
 const BULK_CACHE_MIB: u32 = 48;
@@ -630,6 +631,13 @@ fn finish_run(
     if let Err(e) = ended {
         tracing::error!(import = id.0, cause = %e, "could not record the end of an import");
     }
+    // Thousands of new rows make the planner's statistics stale (an early `PRAGMA optimize` on
+    // a near-empty database would otherwise have every later lookup scan whole tables).
+    if !record.dry_run
+        && let Err(e) = app.db().optimize()
+    {
+        tracing::warn!(cause = %e, "could not refresh the query statistics");
+    }
     // A real import's file has served; a dry run's waits for the real run.
     if !record.dry_run && status == ImportStatus::Done {
         let _ = std::fs::remove_file(upload_path(app, id));
@@ -740,12 +748,16 @@ fn execute(
         processed += fates.len() as i64;
         let now = Utc::now();
         app.db().write_bulk(BULK_CACHE_MIB, |conn| {
+            let mut created = Vec::new();
             for (number, fate, cells) in fates {
                 let fate = match fate {
                     Fate::Update(contact, draft) if !record.dry_run && contact.0 > 0 => {
                         match storage::contacts::load(conn, &[contact])?.pop() {
                             Some(existing) => {
-                                match writer.update(conn, &mut lists, &existing, &draft, now) {
+                                let indexed = !created.contains(&existing.id);
+                                match writer
+                                    .update(conn, &mut lists, &existing, &draft, indexed, now)
+                                {
                                     Ok(_) => Fate::Update(contact, draft),
                                     Err(AppError::Validation(v)) => Fate::Fail(v.message),
                                     Err(other) => return Err(other),
@@ -759,6 +771,7 @@ fn execute(
                     Fate::Create(draft) if !record.dry_run => {
                         let contact = writer.create(conn, &mut lists, &draft, now)?;
                         remember(&mut by_email, &mut by_phone, &draft, contact);
+                        created.push(contact);
                         Fate::Create(draft)
                     }
                     other => other,
@@ -773,6 +786,7 @@ fn execute(
                     }
                 }
             }
+            storage::contacts::index_new(conn, &created)?;
             store::progress(conn, id, processed, counts)?;
             Ok::<_, AppError>(())
         })?;

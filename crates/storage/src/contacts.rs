@@ -556,23 +556,50 @@ pub fn search(
 /// Rewrites the contact's search document: names, email, phone (several spellings), company,
 /// custom values and notes.
 pub fn reindex(conn: &mut Conn, id: ContactId) -> Result<(), StorageError> {
-    write_document(conn, id, false)
+    let Some(doc) = document(conn, id, true)? else {
+        return Ok(());
+    };
+    diesel::sql_query("DELETE FROM contacts_fts WHERE rowid = ?")
+        .bind::<BigInt, _>(id.0)
+        .execute(conn)?;
+    insert_document(conn, id, doc)
 }
 
-/// Indexes a contact created in this transaction: there is no earlier document to delete,
-/// and deleting from a large contentless index costs far more than inserting.
-pub fn index_new(conn: &mut Conn, id: ContactId) -> Result<(), StorageError> {
-    write_document(conn, id, true)
+/// Indexes contacts created in this transaction (an import's batch). Their documents are
+/// read first and written back to back: FTS5 writes its pending terms out at every statement
+/// savepoint, so inserts interleaved with other writes would each become a tiny segment to
+/// merge later, many times slower. New contacts have no notes and no earlier document.
+pub fn index_new(conn: &mut Conn, ids: &[ContactId]) -> Result<(), StorageError> {
+    let mut docs = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(doc) = document(conn, *id, false)? {
+            docs.push((*id, doc));
+        }
+    }
+    for (id, doc) in docs {
+        insert_document(conn, id, doc)?;
+    }
+    Ok(())
 }
 
-fn write_document(conn: &mut Conn, id: ContactId, fresh: bool) -> Result<(), StorageError> {
+fn insert_document(conn: &mut Conn, id: ContactId, doc: String) -> Result<(), StorageError> {
+    diesel::sql_query("INSERT INTO contacts_fts (rowid, doc) VALUES (?, ?)")
+        .bind::<BigInt, _>(id.0)
+        .bind::<Text, _>(doc)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The contact's search document: names, email, phone (several spellings), company, custom
+/// values and (with `notes`) the text of notes and calls.
+fn document(conn: &mut Conn, id: ContactId, notes: bool) -> Result<Option<String>, StorageError> {
     let Some(row): Option<ContactRow> = contacts::table
         .find(id.0)
         .select(ContactRow::as_select())
         .first(conn)
         .optional()?
     else {
-        return Ok(());
+        return Ok(None);
     };
     let mut parts = vec![row.first_name, row.last_name, row.company];
     if let Some(email) = row.primary_email {
@@ -586,23 +613,15 @@ fn write_document(conn: &mut Conn, id: ContactId, fresh: bool) -> Result<(), Sto
         .select(contact_values::value_text)
         .load(conn)?;
     parts.extend(values);
-    let notes: Vec<String> = contact_log::table
-        .filter(contact_log::contact_id.eq(id.0))
-        .filter(contact_log::kind.eq_any(["note", "call"]))
-        .select(contact_log::body)
-        .load(conn)?;
-    parts.extend(notes);
-    let doc = parts.join(" ");
-    if !fresh {
-        diesel::sql_query("DELETE FROM contacts_fts WHERE rowid = ?")
-            .bind::<BigInt, _>(id.0)
-            .execute(conn)?;
+    if notes {
+        let bodies: Vec<String> = contact_log::table
+            .filter(contact_log::contact_id.eq(id.0))
+            .filter(contact_log::kind.eq_any(["note", "call"]))
+            .select(contact_log::body)
+            .load(conn)?;
+        parts.extend(bodies);
     }
-    diesel::sql_query("INSERT INTO contacts_fts (rowid, doc) VALUES (?, ?)")
-        .bind::<BigInt, _>(id.0)
-        .bind::<Text, _>(doc)
-        .execute(conn)?;
-    Ok(())
+    Ok(Some(parts.join(" ")))
 }
 
 /// `+14155550123` is found by `4155550123`, `415`, `555` or `0123`.

@@ -210,19 +210,21 @@ impl Writer<'_> {
             }
         }
         self.log(conn, id, format!("Imported from {}", self.file_name), now)?;
-        contacts::index_new(conn, id)?;
+        // Indexed for search with the rest of its batch (`contacts::index_new`).
         storage::imports::record_change(conn, self.import, id, true, None)?;
         Ok(id)
     }
 
     /// Fills (or, with `overwrite`, replaces) the contact's fields from the draft; cells the
     /// row leaves empty never clear anything. Tags are added. Returns whether it changed.
+    /// `indexed`: the contact has its search document already (not one this batch created).
     pub fn update(
         &self,
         conn: &mut Conn,
         lists: &mut Lists,
         existing: &Contact,
         draft: &Draft,
+        indexed: bool,
         now: DateTime<Utc>,
     ) -> Result<bool, AppError> {
         let before = Before::of(existing);
@@ -310,7 +312,9 @@ impl Writer<'_> {
             ),
             now,
         )?;
-        contacts::reindex(conn, existing.id)?;
+        if indexed {
+            contacts::reindex(conn, existing.id)?;
+        }
         let before = serde_json::to_string(&before).unwrap_or_default();
         storage::imports::record_change(conn, self.import, existing.id, false, Some(&before))?;
         Ok(true)

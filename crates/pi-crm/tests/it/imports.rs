@@ -144,6 +144,15 @@ async fn a_google_contacts_export_imports_with_its_labels_as_tags() {
         json!(["Clients", "VIP"]),
         "system labels are not tags"
     );
+    // Imported contacts are found by search, like any other.
+    let (_, found) = api
+        .get(&format!("/api/v1/workspaces/{ws}/contacts?q=acme"))
+        .await;
+    assert_eq!(found["total"], 1, "{found}");
+    let (_, found) = api
+        .get(&format!("/api/v1/workspaces/{ws}/contacts?q=4155550123"))
+        .await;
+    assert_eq!(found["total"], 1, "found by phone: {found}");
     let raj = people.iter().find(|c| c["first_name"] == "Raj").unwrap();
     assert!(raj["tags"].as_array().unwrap().is_empty());
     // The log says where the contact came from.
