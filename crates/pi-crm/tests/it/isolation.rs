@@ -113,11 +113,12 @@ async fn alice(app: &TestApp) -> (AliceIds, crate::harness::Browser) {
         let incoming = app::imports::incoming_path(app.app()).unwrap();
         std::fs::write(
             &incoming,
-            format!("First Name,Email\n{MARKER},ledger@example.com\n,bad-email\n"),
+            format!("First Name,Email\n{MARKER},ledger@example.com\n{MARKER} 2,bad-email\n"),
         )
         .unwrap();
         let (record, _) =
-            app::imports::upload(app.app(), &caller, ws, "ledger.csv", &incoming).unwrap();
+            app::imports::upload(app.app(), &caller, ws, &format!("{MARKER}.csv"), &incoming)
+                .unwrap();
         let done =
             app::imports::run_now(app.app(), &caller, record.id, Default::default()).unwrap();
         assert_eq!(

@@ -279,6 +279,8 @@ pub async fn list(
                             }
                         }
                     } @else {
+                        a ."btn" href=(format!("/w/{}/imports", shown.id)) { "Import" }
+                        a ."btn" href=(format!("/w/{}/contacts.csv?{}", shown.id, serde_urlencoded::to_string(&pairs).unwrap_or_default())) download { "Export CSV" }
                         a ."btn" href=(format!("/w/{}/duplicates", shown.id)) { "Duplicates" }
                         a ."btn" href=(format!("/w/{}/contacts?trash=1", shown.id)) { "Trash" }
                         a ."btn btn-primary" href=(format!("/w/{}/contacts/new", shown.id)) { "New contact" }

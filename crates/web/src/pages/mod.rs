@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod fields;
 pub mod health;
 pub mod home;
+pub mod imports;
 pub mod lists;
 pub mod login;
 pub mod merge;
