@@ -8,6 +8,7 @@
 //!   `pi-crm seed`, then times the contacts table's queries through the API (server time plus
 //!   a loopback round trip): the first page, a custom-field filter with a tag filter, a
 //!   full-text search, and opening the contact with 200 log entries.
+//! - CSV at size: see `bench_csv`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -55,14 +56,15 @@ pub fn run(binary: &Path) -> Result<(), String> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let result = contacts_at_size(binary, &scratch.join("contacts"), contacts);
+    let result = contacts_at_size(binary, &scratch.join("contacts"), contacts)
+        .and_then(|()| crate::bench_csv::import_export(binary, &scratch.join("csv"), contacts));
     let _ = std::fs::remove_dir_all(&scratch);
     result
 }
 
 const RUNS_PER_QUERY: usize = 30;
 
-fn run_cli(
+pub fn run_cli(
     binary: &Path,
     data_dir: &Path,
     args: &[&str],
@@ -90,7 +92,7 @@ fn run_cli(
 }
 
 /// The number after `marker` in `text`.
-fn number_after(text: &str, marker: &str) -> Option<i64> {
+pub fn number_after(text: &str, marker: &str) -> Option<i64> {
     let rest = &text[text.find(marker)? + marker.len()..];
     rest.trim_start()
         .split(|c: char| !c.is_ascii_digit())
@@ -323,7 +325,7 @@ fn get(addr: &str, path: &str) -> Result<u16, String> {
         .ok_or_else(|| format!("no status in the answer to {path}"))
 }
 
-fn rss_kib(pid: u32) -> Result<u64, String> {
+pub fn rss_kib(pid: u32) -> Result<u64, String> {
     let status =
         std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
     status

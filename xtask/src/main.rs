@@ -14,6 +14,7 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 mod bench;
+mod bench_csv;
 
 type Result<T = ()> = std::result::Result<T, String>;
 

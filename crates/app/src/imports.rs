@@ -748,16 +748,18 @@ fn execute(
         processed += fates.len() as i64;
         let now = Utc::now();
         app.db().write_bulk(BULK_CACHE_MIB, |conn| {
-            let mut created = Vec::new();
+            let mut pending = apply::Pending::default();
             for (number, fate, cells) in fates {
                 let fate = match fate {
                     Fate::Update(contact, draft) if !record.dry_run && contact.0 > 0 => {
+                        // A row repeating one created earlier in this batch: write that one
+                        // out first, so the update sees (and the undo record keeps) it whole.
+                        if pending.created.contains(&contact) {
+                            writer.flush(conn, &mut pending, now)?;
+                        }
                         match storage::contacts::load(conn, &[contact])?.pop() {
                             Some(existing) => {
-                                let indexed = !created.contains(&existing.id);
-                                match writer
-                                    .update(conn, &mut lists, &existing, &draft, indexed, now)
-                                {
+                                match writer.update(conn, &mut lists, &existing, &draft, now) {
                                     Ok(_) => Fate::Update(contact, draft),
                                     Err(AppError::Validation(v)) => Fate::Fail(v.message),
                                     Err(other) => return Err(other),
@@ -769,9 +771,8 @@ fn execute(
                         }
                     }
                     Fate::Create(draft) if !record.dry_run => {
-                        let contact = writer.create(conn, &mut lists, &draft, now)?;
+                        let contact = writer.create(conn, &mut lists, &mut pending, &draft, now)?;
                         remember(&mut by_email, &mut by_phone, &draft, contact);
-                        created.push(contact);
                         Fate::Create(draft)
                     }
                     other => other,
@@ -786,7 +787,7 @@ fn execute(
                     }
                 }
             }
-            storage::contacts::index_new(conn, &created)?;
+            writer.flush(conn, &mut pending, now)?;
             store::progress(conn, id, processed, counts)?;
             Ok::<_, AppError>(())
         })?;

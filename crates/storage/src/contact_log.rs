@@ -63,6 +63,38 @@ pub fn insert(
     Ok(LogEntryId(id))
 }
 
+/// The same entry on many contacts (an import's "Imported from ..."), many per statement.
+pub fn insert_many(
+    conn: &mut Conn,
+    contacts: &[ContactId],
+    entry: &NewLogEntry,
+    actor: Option<UserId>,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let meta = entry.meta.as_ref().map(|m| m.to_string());
+    for chunk in contacts.chunks(1000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|contact| {
+                (
+                    contact_log::contact_id.eq(contact.0),
+                    contact_log::kind.eq(entry.kind.as_str()),
+                    contact_log::summary.eq(&entry.summary),
+                    contact_log::body.eq(&entry.body),
+                    contact_log::meta_json.eq(meta.as_deref()),
+                    contact_log::occurred_at.eq(to_db(entry.occurred_at)),
+                    contact_log::actor_user_id.eq(actor.map(|u| u.0)),
+                    contact_log::created_at.eq(to_db(now)),
+                )
+            })
+            .collect();
+        diesel::insert_into(contact_log::table)
+            .values(rows)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 pub fn get(conn: &mut Conn, id: LogEntryId) -> Result<LogEntry, StorageError> {
     let row: LogRow = contact_log::table
         .find(id.0)

@@ -176,6 +176,33 @@ pub fn set_value(
     Ok(())
 }
 
+/// Inserts many values of contacts that have none yet (an import's batch), several hundred
+/// per statement.
+pub fn insert_values(
+    conn: &mut Conn,
+    rows: &[(ContactId, CustomFieldId, StoredValue)],
+) -> Result<(), StorageError> {
+    // Five bound values a row; SQLite takes 32,766 per statement.
+    for chunk in rows.chunks(1000) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(contact, field, v)| {
+                (
+                    contact_values::contact_id.eq(contact.0),
+                    contact_values::field_id.eq(field.0),
+                    contact_values::value_text.eq(&v.text),
+                    contact_values::value_number.eq(v.number),
+                    contact_values::value_date.eq(v.date.as_deref()),
+                )
+            })
+            .collect();
+        diesel::insert_into(contact_values::table)
+            .values(values)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 pub fn clear_value(
     conn: &mut Conn,
     id: ContactId,

@@ -234,6 +234,30 @@ pub fn record_change(
     Ok(())
 }
 
+/// Contacts the import created (many per statement).
+pub fn record_created(
+    conn: &mut Conn,
+    id: ImportId,
+    contacts: &[ContactId],
+) -> Result<(), StorageError> {
+    for chunk in contacts.chunks(1000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|c| {
+                (
+                    import_changes::import_id.eq(id.0),
+                    import_changes::contact_id.eq(c.0),
+                    import_changes::kind.eq("created"),
+                )
+            })
+            .collect();
+        diesel::insert_or_ignore_into(import_changes::table)
+            .values(rows)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// One change to undo.
 pub struct Change {
     pub contact: ContactId,

@@ -146,6 +146,13 @@ impl Before {
     }
 }
 
+/// The writes a batch's new contacts wait for, done together by [`Writer::flush`].
+#[derive(Default)]
+pub struct Pending {
+    pub created: Vec<ContactId>,
+    values: Vec<(ContactId, CustomFieldId, StoredValue)>,
+}
+
 /// What one import run writes with: who, where, from which file.
 pub struct Writer<'a> {
     pub import: ImportId,
@@ -181,10 +188,13 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Creates the contact and its tags; its custom values, log entry and change record wait
+    /// in `pending` for [`Writer::flush`], which writes a batch's worth in a few statements.
     pub fn create(
         &self,
         conn: &mut Conn,
         lists: &mut Lists,
+        pending: &mut Pending,
         draft: &Draft,
         now: DateTime<Utc>,
     ) -> Result<ContactId, AppError> {
@@ -198,7 +208,9 @@ impl Writer<'_> {
             contacts::add_tag(conn, self.workspace, id, tag)?;
         }
         for (index, value) in &draft.values {
-            contacts::set_value(conn, id, self.field_id(*index)?, &value.to_stored())?;
+            pending
+                .values
+                .push((id, self.field_id(*index)?, value.to_stored()));
         }
         for (index, spec) in self.fields.iter().enumerate() {
             if let Some(default) = &spec.default_value
@@ -206,25 +218,51 @@ impl Writer<'_> {
             {
                 let value = FieldValue::from_stored(spec.field_type, default)
                     .map_err(AppError::Internal)?;
-                contacts::set_value(conn, id, self.field_id(index)?, &value.to_stored())?;
+                pending
+                    .values
+                    .push((id, self.field_id(index)?, value.to_stored()));
             }
         }
-        self.log(conn, id, format!("Imported from {}", self.file_name), now)?;
-        // Indexed for search with the rest of its batch (`contacts::index_new`).
-        storage::imports::record_change(conn, self.import, id, true, None)?;
+        pending.created.push(id);
         Ok(id)
+    }
+
+    /// Writes what the batch's new contacts wait for: custom values, the "Imported from" log
+    /// entries, the change records, then their search documents (which read the values).
+    pub fn flush(
+        &self,
+        conn: &mut Conn,
+        pending: &mut Pending,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        contacts::insert_values(conn, &pending.values)?;
+        storage::contact_log::insert_many(
+            conn,
+            &pending.created,
+            &NewLogEntry::new(
+                LogKind::System,
+                format!("Imported from {}", self.file_name),
+                now,
+            )
+            .meta(serde_json::json!({"import_id": self.import.0})),
+            Some(self.caller.user_id),
+            now,
+        )?;
+        storage::imports::record_created(conn, self.import, &pending.created)?;
+        contacts::index_new(conn, &pending.created)?;
+        pending.values.clear();
+        pending.created.clear();
+        Ok(())
     }
 
     /// Fills (or, with `overwrite`, replaces) the contact's fields from the draft; cells the
     /// row leaves empty never clear anything. Tags are added. Returns whether it changed.
-    /// `indexed`: the contact has its search document already (not one this batch created).
     pub fn update(
         &self,
         conn: &mut Conn,
         lists: &mut Lists,
         existing: &Contact,
         draft: &Draft,
-        indexed: bool,
         now: DateTime<Utc>,
     ) -> Result<bool, AppError> {
         let before = Before::of(existing);
@@ -312,9 +350,7 @@ impl Writer<'_> {
             ),
             now,
         )?;
-        if indexed {
-            contacts::reindex(conn, existing.id)?;
-        }
+        contacts::reindex(conn, existing.id)?;
         let before = serde_json::to_string(&before).unwrap_or_default();
         storage::imports::record_change(conn, self.import, existing.id, false, Some(&before))?;
         Ok(true)

@@ -620,7 +620,7 @@ async fn a_cancelled_import_leaves_nothing_behind() {
     let app = spawn_app().await;
     let (api, ws) = setup(&app).await;
     let mut file = String::from("first_name,primary_email\n");
-    for i in 0..30_000 {
+    for i in 0..150_000 {
         file.push_str(&format!("P{i},p{i}@example.com\n"));
     }
     let (status, body) = post_import(&api, ws, file.as_bytes(), "big.csv", &[]).await;
