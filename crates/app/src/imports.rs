@@ -608,6 +608,13 @@ fn finish_run(
     {
         tracing::error!(import = id.0, cause = %e, "could not undo a stopped import");
     }
+    // Thousands of new rows make the planner's statistics stale (an early `PRAGMA optimize` on
+    // a near-empty database would otherwise have every later lookup scan whole tables).
+    if !record.dry_run
+        && let Err(e) = app.db().optimize()
+    {
+        tracing::warn!(cause = %e, "could not refresh the query statistics");
+    }
     let now = Utc::now();
     let ended = app.db().write(|conn| {
         store::finish(conn, id, status, error.as_deref(), now)?;
@@ -630,13 +637,6 @@ fn finish_run(
     });
     if let Err(e) = ended {
         tracing::error!(import = id.0, cause = %e, "could not record the end of an import");
-    }
-    // Thousands of new rows make the planner's statistics stale (an early `PRAGMA optimize` on
-    // a near-empty database would otherwise have every later lookup scan whole tables).
-    if !record.dry_run
-        && let Err(e) = app.db().optimize()
-    {
-        tracing::warn!(cause = %e, "could not refresh the query statistics");
     }
     // A real import's file has served; a dry run's waits for the real run.
     if !record.dry_run && status == ImportStatus::Done {
