@@ -168,4 +168,22 @@
       setTimeout(function () { button.textContent = label; }, 2000);
     });
   });
+
+  // (e) Parts of a form shown only while a select has a certain choice, e.g. the type of a
+  // new custom field in the import mapping: data-show-when-select="ID of the select" and
+  // data-show-when-prefix="the start of the value". Without script they simply stay shown.
+  function syncShownWhen() {
+    var parts = document.querySelectorAll('[data-show-when-select]');
+    for (var i = 0; i < parts.length; i++) {
+      var select = document.getElementById(parts[i].getAttribute('data-show-when-select'));
+      if (!select) continue;
+      var prefix = parts[i].getAttribute('data-show-when-prefix') || '';
+      parts[i].hidden = select.value.indexOf(prefix) !== 0;
+    }
+  }
+  document.addEventListener('change', function (e) {
+    if (e.target && e.target.tagName === 'SELECT') syncShownWhen();
+  });
+  document.addEventListener('DOMContentLoaded', syncShownWhen);
+  document.addEventListener('htmx:afterSettle', syncShownWhen);
 })();

@@ -50,6 +50,7 @@ for (const vp of Object.keys(VIEWPORTS)) {
       assert.equal(await page.locator('#col-3').inputValue(), 'tags', 'Labels');
       assert.equal(await page.locator('#col-6').inputValue(), 'skip', 'no field yet for Closing Date');
       assert.equal(await page.locator('#type-6').inputValue(), 'date', 'its type is guessed');
+      assert.equal(await page.locator('#type-6').isVisible(), false, 'the type shows only for a new field');
       assert.equal(await sideways(), false, 'the mapping fits the screen');
       await screenshot(page, vp, 'import-mapping');
       assertNoProblems(problems);
@@ -57,6 +58,7 @@ for (const vp of Object.keys(VIEWPORTS)) {
 
     step('a dry run counts, names the failed row, and changes nothing', async () => {
       await page.selectOption('#col-6', 'new:6');
+      assert.equal(await page.locator('#type-6').isVisible(), true, 'choosing a new field shows its type');
       await Promise.all([page.waitForURL(importUrl), page.getByRole('button', { name: 'Dry run (change nothing)' }).click()]);
       // A dry run still running shows its progress and reloads the page when it ends.
       await page.locator('#dry-run-result').waitFor({ timeout: 20_000 });

@@ -139,24 +139,7 @@ fn contacts_at_size(binary: &Path, dir: &Path, n: usize) -> Result<(), String> {
         .map(|m| m.len())
         .unwrap_or(0);
 
-    let mut child = Command::new(binary)
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .env("PI_CRM_API_RATE_PER_MINUTE", "100000")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().ok_or("no stdout")?)
-        .read_line(&mut line)
-        .map_err(|e| e.to_string())?;
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .ok_or("no address")?
-        .to_owned();
+    let (mut child, addr) = serve_with_key_limits(binary, dir)?;
     let queries = [
         (
             "first page of the table, unfiltered",
@@ -206,11 +189,43 @@ fn contacts_at_size(binary: &Path, dir: &Path, n: usize) -> Result<(), String> {
         let p95 = times[(times.len() * 95 / 100).min(times.len() - 1)];
         println!("  {name:40} {:7.1} ({p95:.1})", times[times.len() / 2]);
     }
+    stop(&mut child);
+    failure.map_or(Ok(()), Err)
+}
+
+/// `pi-crm serve` on a free port with the API rate limit out of the way; the child and its
+/// address.
+pub fn serve_with_key_limits(
+    binary: &Path,
+    data: &Path,
+) -> Result<(std::process::Child, String), String> {
+    let mut child = Command::new(binary)
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .env("PI_CRM_API_RATE_PER_MINUTE", "100000")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().ok_or("no stdout")?)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .ok_or("no address")?
+        .to_owned();
+    Ok((child, addr))
+}
+
+/// SIGTERM, then wait for the exit.
+pub fn stop(child: &mut std::process::Child) {
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
     let _ = child.wait();
-    failure.map_or(Ok(()), Err)
 }
 
 fn get_with_key(addr: &str, path: &str, key: &str) -> Result<u16, String> {

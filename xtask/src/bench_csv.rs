@@ -3,7 +3,7 @@
 //! and sampling the server's resident memory meanwhile; and the floor: loading the same file
 //! into a plain table with `sqlite3 .import`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::bench::{number_after, rss_kib, run_cli};
+use crate::bench::{number_after, rss_kib, run_cli, serve_with_key_limits, stop};
 
 const HEADER: &str = "First Name,Last Name,Email,Phone,Company,Stage,Tags,Closing Date,Loan Amount,Rate,Property URL,Referral Phone,Notes,Credit Score,Agent Email,Source,Birthday";
 
@@ -149,11 +149,11 @@ pub fn import_export(binary: &Path, dir: &Path, n: usize) -> Result<(), String> 
     let key = key_out.lines().last().unwrap_or_default().trim().to_owned();
     // The import on a server that has just started; the export on a fresh start too, as a
     // person would export some time later (not in the seconds the import's pages are warm).
-    let (mut child, addr) = serve(binary, &data)?;
+    let (mut child, addr) = serve_with_key_limits(binary, &data)?;
     let imported = import(&addr, &key, ws, &csv, child.id());
     stop(&mut child);
     let (import_s, import_rss) = imported?;
-    let (mut child, addr) = serve(binary, &data)?;
+    let (mut child, addr) = serve_with_key_limits(binary, &data)?;
     let exported = export(&addr, &key, ws, child.id());
     stop(&mut child);
     let (export_s, export_rss, exported) = exported?;
@@ -177,35 +177,6 @@ pub fn import_export(binary: &Path, dir: &Path, n: usize) -> Result<(), String> 
         Err(e) => println!("  floor: not measured ({e})"),
     }
     Ok(())
-}
-
-fn serve(binary: &Path, data: &Path) -> Result<(std::process::Child, String), String> {
-    let mut child = Command::new(binary)
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .env("PI_CRM_API_RATE_PER_MINUTE", "100000")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().ok_or("no stdout")?)
-        .read_line(&mut line)
-        .map_err(|e| e.to_string())?;
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .ok_or("no address")?
-        .to_owned();
-    Ok((child, addr))
-}
-
-fn stop(child: &mut std::process::Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
 }
 
 /// Seconds from the upload to `done`, and the server's peak memory meanwhile.

@@ -50,44 +50,36 @@ impl Lists {
         })
     }
 
-    fn stage(
+    /// The stage or tag named `name`, made (and audited) if the workspace lacks it, so no row
+    /// is refused for a status or label the other CRM had. New stages go at the end.
+    fn find_or_make(
         &mut self,
         conn: &mut Conn,
         caller: &Caller,
+        kind: ListKind,
         name: &str,
         now: DateTime<Utc>,
     ) -> Result<ListId, AppError> {
-        if let Some(id) = self.stages.get(&name.to_lowercase()) {
+        let workspace = self.workspace;
+        let known = match kind {
+            ListKind::Primary => &mut self.stages,
+            ListKind::Secondary => &mut self.tags,
+        };
+        let key = name.to_lowercase();
+        if let Some(id) = known.get(&key) {
             return Ok(*id);
         }
-        // A stage the file names but the workspace lacks is added at the end of the pipeline,
-        // so no row is refused for a status the other CRM had.
-        let id = storage::lists::insert(conn, self.workspace, ListKind::Primary, name, now)?;
+        let id = storage::lists::insert(conn, workspace, kind, name, now)?;
         storage::audit::insert(
             conn,
             &caller
                 .audit("list.create", "list")
-                .workspace(self.workspace)
+                .workspace(workspace)
                 .entity(id)
-                .after(&serde_json::json!({"name": name, "kind": "primary", "by": "import"})),
+                .after(&serde_json::json!({"name": name, "kind": kind.as_str(), "by": "import"})),
             now,
         )?;
-        self.stages.insert(name.to_lowercase(), id);
-        Ok(id)
-    }
-
-    fn tag(
-        &mut self,
-        conn: &mut Conn,
-        caller: &Caller,
-        name: &str,
-        now: DateTime<Utc>,
-    ) -> Result<ListId, AppError> {
-        if let Some(id) = self.tags.get(&name.to_lowercase()) {
-            return Ok(*id);
-        }
-        let id = crate::contacts::create_tag(conn, caller, self.workspace, name, now)?;
-        self.tags.insert(name.to_lowercase(), id);
+        known.insert(key, id);
         Ok(id)
     }
 }
@@ -199,12 +191,12 @@ impl Writer<'_> {
         now: DateTime<Utc>,
     ) -> Result<ContactId, AppError> {
         let stage = match &draft.stage {
-            Some(name) => lists.stage(conn, self.caller, name, now)?,
+            Some(name) => lists.find_or_make(conn, self.caller, ListKind::Primary, name, now)?,
             None => lists.default_stage,
         };
         let id = contacts::insert(conn, self.workspace, &draft.base, stage, now)?;
         for tag in &draft.tags {
-            let tag = lists.tag(conn, self.caller, tag, now)?;
+            let tag = lists.find_or_make(conn, self.caller, ListKind::Secondary, tag, now)?;
             contacts::add_tag(conn, self.workspace, id, tag)?;
         }
         for (index, value) in &draft.values {
@@ -315,14 +307,14 @@ impl Writer<'_> {
         let base = raw.parse().map_err(AppError::Validation)?;
         contacts::update_base(conn, existing.id, &base, now)?;
         if let Some(name) = &draft.stage {
-            let stage = lists.stage(conn, self.caller, name, now)?;
+            let stage = lists.find_or_make(conn, self.caller, ListKind::Primary, name, now)?;
             if self.overwrite && stage != existing.primary_list.id {
                 contacts::set_stage(conn, existing.id, stage, now)?;
                 changed.push("stage");
             }
         }
         for tag in &draft.tags {
-            let tag = lists.tag(conn, self.caller, tag, now)?;
+            let tag = lists.find_or_make(conn, self.caller, ListKind::Secondary, tag, now)?;
             if contacts::add_tag(conn, self.workspace, existing.id, tag)? {
                 changed.push("tags");
             }

@@ -113,6 +113,19 @@ async fn export(api: &Api, ws: i64) -> String {
     res.text().await.unwrap()
 }
 
+/// The import's failed rows, as the CSV download gives them.
+async fn failed_rows(api: &Api, done: &Value) -> String {
+    let res = api
+        .request(reqwest::Method::GET, done["failures_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("text/csv"), "{content_type}");
+    res.text().await.unwrap()
+}
+
 fn counts(body: &Value) -> (i64, i64, i64, i64) {
     (
         body["new"].as_i64().unwrap(),
@@ -197,14 +210,7 @@ async fn outlook_semicolons_and_windows_1252_are_read_right() {
     .await;
     let done = finished(&api, body["id"].as_i64().unwrap()).await;
     assert_eq!(counts(&done), (0, 0, 0, 1), "{done}");
-    let failures = api
-        .request(reqwest::Method::GET, done["failures_url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let failures = failed_rows(&api, &done).await;
     assert!(failures.contains("Windows-1252"), "{failures}");
     app.stop().await;
 }
@@ -243,19 +249,7 @@ Flo Gray,\"flo@example.com\",415-555-0100,2026-04-02\n";
         contacts(&api, ws).await.is_empty(),
         "a dry run writes nothing"
     );
-    let res = api
-        .request(reqwest::Method::GET, done["failures_url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    assert!(
-        res.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/csv")
-    );
-    let text = res.text().await.unwrap();
+    let text = failed_rows(&api, &done).await;
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = reader
         .headers()
@@ -525,14 +519,7 @@ async fn bad_files_get_clear_messages_and_lose_nothing() {
         .map(|c| c["first_name"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(names, vec!["Ann", "Cy"]);
-    let failures = api
-        .request(reqwest::Method::GET, done["failures_url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let failures = failed_rows(&api, &done).await;
     assert!(
         failures.contains("has 2 cells but the header has 200"),
         "ragged"

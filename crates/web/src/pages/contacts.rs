@@ -269,7 +269,7 @@ pub async fn list(
         .render("Contacts", Some(ws), Section::Contacts, |chrome| html! {
             div ."mb-4 flex flex-wrap items-center gap-3" {
                 h1 ."text-2xl font-semibold" { @if trash { "Trash" } @else { "Contacts" } }
-                div ."ml-auto flex gap-2" {
+                div ."ml-auto flex flex-wrap justify-end gap-2" {
                     @if trash {
                         a ."btn" href=(format!("/w/{}/contacts", shown.id)) { "Back to contacts" }
                         @if page.total > 0 {

@@ -279,7 +279,7 @@ fn mapping_form(csrf: &str, r: &ImportRecord, p: &Preview) -> Markup {
                                 }
                                 option value=(format!("new:{i}")) selected[new_field] { "New custom field \"" (header) "\"" }
                             }
-                            div {
+                            div data-show-when-select=(format!("col-{i}")) data-show-when-prefix="new:" {
                                 label ."sr-only" for=(format!("type-{i}")) { "Type of the new field" }
                                 select ."input text-sm" id=(format!("type-{i}")) name=(format!("type_{i}")) title="Type, if this column becomes a new field" {
                                     @for t in FieldType::ALL.iter().filter(|t| **t != FieldType::Json) {
@@ -481,42 +481,38 @@ pub async fn run(
     }
 }
 
-pub async fn cancel(who: SignedIn, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
-    let id = ImportId(path.into_inner());
+/// Runs `act` on the import and comes back to its page with `done` or the refusal in a toast.
+async fn act_and_return(
+    who: SignedIn,
+    id: ImportId,
+    act: fn(&app::App, &app::Caller, ImportId) -> Result<ImportRecord, app::AppError>,
+    done: &'static str,
+) -> Result<HttpResponse, PageError> {
     let caller = who.caller.clone();
-    match blocking(&who.state.app, move |app| {
-        app::imports::cancel(app, &caller, id)
-    })
-    .await
-    {
-        Ok(_) => flash(
-            &who.session,
-            FlashKind::Info,
-            "Cancelling: what was imported is being undone.",
-        ),
-        Err(app::AppError::Conflict { message, .. }) => {
-            flash(&who.session, FlashKind::Info, message)
-        }
-        Err(e) => return Err(e.into()),
-    }
-    Ok(see_other(&page_of(id)))
-}
-
-pub async fn revert(who: SignedIn, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
-    let id = ImportId(path.into_inner());
-    let caller = who.caller.clone();
-    match blocking(&who.state.app, move |app| {
-        app::imports::revert(app, &caller, id)
-    })
-    .await
-    {
-        Ok(_) => flash(&who.session, FlashKind::Success, "The import was undone."),
+    match blocking(&who.state.app, move |app| act(app, &caller, id)).await {
+        Ok(_) => flash(&who.session, FlashKind::Success, done),
         Err(app::AppError::Conflict { message, .. }) => {
             flash(&who.session, FlashKind::Error, message)
         }
         Err(e) => return Err(e.into()),
     }
     Ok(see_other(&page_of(id)))
+}
+
+pub async fn cancel(who: SignedIn, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
+    let id = ImportId(path.into_inner());
+    act_and_return(
+        who,
+        id,
+        app::imports::cancel,
+        "Cancelling: what was imported is being undone.",
+    )
+    .await
+}
+
+pub async fn revert(who: SignedIn, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
+    let id = ImportId(path.into_inner());
+    act_and_return(who, id, app::imports::revert, "The import was undone.").await
 }
 
 pub async fn failures(who: SignedIn, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
