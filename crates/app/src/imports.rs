@@ -604,7 +604,7 @@ fn finish_run(
         }
     };
     if status != ImportStatus::Done
-        && let Err(e) = undo_all(app, id, caller, &record.file_name)
+        && let Err(e) = undo_all(app, id, caller, &record.file_name, None)
     {
         tracing::error!(import = id.0, cause = %e, "could not undo a stopped import");
     }
@@ -814,17 +814,33 @@ fn remember(
 }
 
 /// Undoes everything the import wrote, a batch per transaction.
-fn undo_all(app: &App, id: ImportId, caller: &Caller, file_name: &str) -> Result<usize, AppError> {
-    let mut undone = 0;
+/// Returns the changes undone and the created contacts kept (see `apply::undo_some`).
+fn undo_all(
+    app: &App,
+    id: ImportId,
+    caller: &Caller,
+    file_name: &str,
+    finished: Option<chrono::DateTime<Utc>>,
+) -> Result<(usize, usize), AppError> {
+    let (mut undone, mut kept) = (0, 0);
     loop {
         let now = Utc::now();
-        let n = app.db().write(|conn| {
-            apply::undo_some(conn, id, caller.user_id, file_name, BATCH as i64, now)
+        let step = app.db().write(|conn| {
+            apply::undo_some(
+                conn,
+                id,
+                caller.user_id,
+                file_name,
+                BATCH as i64,
+                finished,
+                now,
+            )
         })?;
-        if n == 0 {
-            return Ok(undone);
+        if step.changes == 0 {
+            return Ok((undone, kept));
         }
-        undone += n;
+        undone += step.changes;
+        kept += step.kept;
     }
 }
 
@@ -861,17 +877,22 @@ pub fn revert(app: &App, caller: &Caller, id: ImportId) -> Result<ImportRecord, 
             message: message.into(),
         });
     }
-    let undone = undo_all(app, id, caller, &record.file_name)?;
+    let (undone, kept) = undo_all(app, id, caller, &record.file_name, record.finished_at)?;
+    let note = (kept > 0).then(|| {
+        format!(
+            "{kept} contact(s) this import created were kept: someone changed them or added to them after the import."
+        )
+    });
     let now = Utc::now();
     app.db().write(|conn| {
-        store::finish(conn, id, ImportStatus::Reverted, None, now)?;
+        store::finish(conn, id, ImportStatus::Reverted, note.as_deref(), now)?;
         storage::audit::insert(
             conn,
             &caller
                 .audit("import.revert", "import")
                 .workspace(record.workspace_id)
                 .entity(id)
-                .after(&serde_json::json!({"contacts": undone})),
+                .after(&serde_json::json!({"contacts": undone, "kept": kept})),
             now,
         )?;
         Ok::<_, AppError>(())
@@ -897,7 +918,7 @@ pub fn recover(app: &App) -> Result<usize, AppError> {
             },
             ip: None,
         };
-        undo_all(app, *id, &caller, &record.file_name)?;
+        undo_all(app, *id, &caller, &record.file_name, None)?;
         let now = Utc::now();
         app.db().write(|conn| {
             store::finish(

@@ -789,6 +789,35 @@ pub fn duplicate_keys(
         .collect())
 }
 
+/// Those of `ids` changed, or given a log entry, after `since`: contacts someone has worked on.
+pub fn touched_since(
+    conn: &mut Conn,
+    ids: &[ContactId],
+    since: DateTime<Utc>,
+) -> Result<Vec<ContactId>, StorageError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let raw: Vec<i64> = chunk.iter().map(|c| c.0).collect();
+        let edited: Vec<i64> = contacts::table
+            .filter(contacts::id.eq_any(&raw))
+            .filter(contacts::updated_at.gt(to_db(since)))
+            .select(contacts::id)
+            .load(conn)?;
+        let logged: Vec<i64> = contact_log::table
+            .filter(contact_log::contact_id.eq_any(&raw))
+            .filter(contact_log::created_at.gt(to_db(since)))
+            .select(contact_log::contact_id)
+            .distinct()
+            .load(conn)?;
+        for id in edited.into_iter().chain(logged) {
+            if !out.contains(&ContactId(id)) {
+                out.push(ContactId(id));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Deletes contacts for good, with their values, tags, log and search document (undoing an
 /// import). Ids of contacts that no longer exist are ignored.
 pub fn delete_for_good(conn: &mut Conn, ids: &[ContactId]) -> Result<usize, StorageError> {

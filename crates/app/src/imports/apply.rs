@@ -351,23 +351,43 @@ impl Writer<'_> {
 
 /// Undoes up to `limit` of the import's changes, newest first; returns how many it undid
 /// (0 when nothing is left).
+/// What one step of an undo did.
+pub struct Undone {
+    /// Changes taken back (0 when nothing is left).
+    pub changes: usize,
+    /// Contacts the import created that were kept because someone worked on them after it.
+    pub kept: usize,
+}
+
+/// Undoes up to `limit` of the import's changes. With `finished` (undoing a completed import),
+/// a contact it created that someone changed or added to since is kept: deleting it would
+/// lose that work, or another contact merged into it.
 pub fn undo_some(
     conn: &mut Conn,
     import: ImportId,
     user: UserId,
     file_name: &str,
     limit: i64,
+    finished: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
-) -> Result<usize, AppError> {
+) -> Result<Undone, AppError> {
     let changes = storage::imports::changes(conn, import, limit)?;
     if changes.is_empty() {
-        return Ok(0);
+        return Ok(Undone {
+            changes: 0,
+            kept: 0,
+        });
     }
-    let created: Vec<ContactId> = changes
+    let mut created: Vec<ContactId> = changes
         .iter()
         .filter(|c| c.created)
         .map(|c| c.contact)
         .collect();
+    let kept = match finished {
+        Some(t) => contacts::touched_since(conn, &created, t)?,
+        None => Vec::new(),
+    };
+    created.retain(|c| !kept.contains(c));
     contacts::delete_for_good(conn, &created)?;
     for change in changes.iter().filter(|c| !c.created) {
         let Some(before) = change
@@ -429,7 +449,10 @@ pub fn undo_some(
     }
     let done: Vec<ContactId> = changes.iter().map(|c| c.contact).collect();
     storage::imports::forget_changes(conn, import, &done)?;
-    Ok(changes.len())
+    Ok(Undone {
+        changes: changes.len(),
+        kept: kept.len(),
+    })
 }
 
 fn field_exists(conn: &mut Conn, field: i64) -> Result<bool, AppError> {

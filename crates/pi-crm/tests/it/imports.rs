@@ -362,6 +362,46 @@ async fn an_import_is_undone_updated_contacts_get_their_values_back() {
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    // A contact the import made that someone has worked on since is kept by the undo.
+    let done = import(
+        &api,
+        ws,
+        b"first_name,primary_email\nCy,cy@example.com\nDi,di@example.com\n",
+        &[],
+    )
+    .await;
+    let cy = contacts(&api, ws)
+        .await
+        .into_iter()
+        .find(|c| c["first_name"] == "Cy")
+        .unwrap();
+    let (status, _) = api
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/contacts/{}/notes", cy["id"]),
+            json!({"body": "Called about the listing"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = api
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/imports/{}/revert", done["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("1 contact(s)"),
+        "{body}"
+    );
+    let names: Vec<Value> = contacts(&api, ws)
+        .await
+        .into_iter()
+        .map(|c| c["first_name"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("Ann"), json!("Cy")], "Di went, Cy stayed");
     app.stop().await;
 }
 
