@@ -8,3 +8,4 @@
 //! Must not depend on: `storage`, `app`, `web`, diesel or actix. Depends only on `domain`.
 
 pub mod offsite;
+pub mod webhooks;
