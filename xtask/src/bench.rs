@@ -119,22 +119,7 @@ fn contacts_at_size(binary: &Path, dir: &Path, n: usize) -> Result<(), String> {
     let seed_time = seeding.elapsed();
     let ws = number_after(&seeded, "into workspace").ok_or("no workspace id in the seed output")?;
     let long = number_after(&seeded, "long log:").ok_or("no contact id in the seed output")?;
-    let key_out = run_cli(
-        binary,
-        dir,
-        &[
-            "apikey",
-            "create",
-            "--username",
-            "bench",
-            "--label",
-            "bench",
-            "--scopes",
-            "contacts:read",
-        ],
-        None,
-    )?;
-    let key = key_out.lines().last().unwrap_or_default().trim().to_owned();
+    let key = api_key(binary, dir, "contacts:read")?;
     let size = std::fs::metadata(dir.join("pi-crm.sqlite3"))
         .map(|m| m.len())
         .unwrap_or(0);
@@ -191,6 +176,26 @@ fn contacts_at_size(binary: &Path, dir: &Path, n: usize) -> Result<(), String> {
     }
     stop(&mut child);
     failure.map_or(Ok(()), Err)
+}
+
+/// A new API key of the `bench` user with these scopes.
+pub fn api_key(binary: &Path, dir: &Path, scopes: &str) -> Result<String, String> {
+    let out = run_cli(
+        binary,
+        dir,
+        &[
+            "apikey",
+            "create",
+            "--username",
+            "bench",
+            "--label",
+            "bench",
+            "--scopes",
+            scopes,
+        ],
+        None,
+    )?;
+    Ok(out.lines().last().unwrap_or_default().trim().to_owned())
 }
 
 /// `pi-crm serve` on a free port with the API rate limit out of the way; the child and its

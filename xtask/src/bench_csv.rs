@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::bench::{number_after, rss_kib, run_cli, serve_with_key_limits, stop};
+use crate::bench::{api_key, number_after, rss_kib, run_cli, serve_with_key_limits, stop};
 
 const HEADER: &str = "First Name,Last Name,Email,Phone,Company,Stage,Tags,Closing Date,Loan Amount,Rate,Property URL,Referral Phone,Notes,Credit Score,Agent Email,Source,Birthday";
 
@@ -131,22 +131,7 @@ pub fn import_export(binary: &Path, dir: &Path, n: usize) -> Result<(), String> 
         None,
     )?;
     let ws = number_after(&seeded, "into workspace").ok_or("no workspace id")?;
-    let key_out = run_cli(
-        binary,
-        &data,
-        &[
-            "apikey",
-            "create",
-            "--username",
-            "bench",
-            "--label",
-            "bench",
-            "--scopes",
-            "contacts:read,contacts:write",
-        ],
-        None,
-    )?;
-    let key = key_out.lines().last().unwrap_or_default().trim().to_owned();
+    let key = api_key(binary, &data, "contacts:read,contacts:write")?;
     // The import on a server that has just started; the export on a fresh start too, as a
     // person would export some time later (not in the seconds the import's pages are warm).
     let (mut child, addr) = serve_with_key_limits(binary, &data)?;

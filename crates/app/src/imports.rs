@@ -64,7 +64,7 @@ pub fn cli_caller(app: &App, ws: WorkspaceId) -> Result<Caller, AppError> {
         .map_err(|_| {
             AppError::Validation(ValidationError::new(
                 "workspace",
-                format!("There is no workspace with id {ws}. `pi-crm` lists them on the Workspaces page and in GET /api/v1/workspaces."),
+                format!("There is no workspace with id {ws}. A workspace's id is the number in its address (/w/ID) and in GET /api/v1/workspaces."),
             ))
         })?;
     Ok(Caller {
@@ -98,7 +98,11 @@ pub fn upload(
             )
             .into());
         }
-        read::sniff(incoming, None, None)
+        let sniffed = read::sniff(incoming, None, None)?;
+        if sniffed.total_rows == 0 {
+            return Err(no_rows());
+        }
+        Ok(sniffed)
     })();
     let sniffed = match result {
         Ok(s) => s,
@@ -188,6 +192,14 @@ pub fn preview(
         guessed,
         fields,
     })
+}
+
+fn no_rows() -> AppError {
+    ValidationError::new(
+        "file",
+        "The file has a header row but no contacts under it: check that you exported the contacts, not only the column names.",
+    )
+    .into()
 }
 
 fn gone() -> AppError {
@@ -286,11 +298,7 @@ fn settle(
     }
     let sniffed = read::sniff(&path, options.encoding, options.delimiter)?;
     if sniffed.total_rows == 0 {
-        return Err(ValidationError::new(
-            "file",
-            "The file has a header row but no contacts under it.",
-        )
-        .into());
+        return Err(no_rows());
     }
     let defs = crate::custom_fields::for_workspace(app, caller, record.workspace_id)?;
     let names: Vec<String> = defs.iter().map(|f| f.name.as_str().to_owned()).collect();
@@ -336,7 +344,7 @@ fn settle(
                 if matches!(options.mapping, Mapping::Auto)
                     && options.create_fields
                     && !headers[column].trim().eq_ignore_ascii_case("id")
-                    && column_has_values(&sniffed, column, guessed.get(column)) =>
+                    && column_has_values(&sniffed, column) =>
             {
                 Some(headers[column].clone())
             }
@@ -349,7 +357,12 @@ fn settle(
         }
         if !options.create_fields {
             return Err(mapping_error(format!(
-                "There is no custom field '{wanted}' in this workspace: create it first (Settings > Custom fields), or let the import create it (create_fields)."
+                "There is no custom field '{wanted}' in this workspace: create it first (Settings > Custom fields), or let the import create it (create_fields). A column can also go to {}, or a custom field's name.",
+                ImportTarget::BUILT_IN
+                    .iter()
+                    .map(ImportTarget::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         let name = FieldName::from_label(&wanted)
@@ -390,7 +403,8 @@ fn settle(
     ))
 }
 
-fn column_has_values(sniffed: &Sniffed, column: usize, _guess: Option<&FieldType>) -> bool {
+/// Whether the previewed rows hold anything in the column.
+fn column_has_values(sniffed: &Sniffed, column: usize) -> bool {
     sniffed
         .preview
         .iter()
@@ -507,7 +521,12 @@ fn begin(
     }
     let now = Utc::now();
     app.db().write(|conn| {
-        store::start(conn, id, &settings, options.dry_run, total)?;
+        if !store::start(conn, id, &settings, options.dry_run, total)? {
+            return Err(AppError::Conflict {
+                field: "status",
+                message: "This import was started already.".into(),
+            });
+        }
         storage::audit::insert(
             conn,
             &caller

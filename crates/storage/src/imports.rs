@@ -136,32 +136,45 @@ pub fn running(conn: &mut Conn) -> Result<Vec<ImportId>, StorageError> {
         .collect())
 }
 
-/// Starts a run with these settings: counts and earlier results are reset.
+/// Claims the import for a run with these settings, resetting counts and earlier results.
+/// Only an import waiting for its mapping, or one whose dry run is done, can be claimed, and
+/// in one statement: of two requests racing to start it (a double click), one wins and the
+/// other gets `false`, so an import never runs twice at once.
 pub fn start(
     conn: &mut Conn,
     id: ImportId,
     settings: &ImportSettings,
     dry_run: bool,
     total_rows: i64,
-) -> Result<(), StorageError> {
-    diesel::delete(import_failures::table.filter(import_failures::import_id.eq(id.0)))
-        .execute(conn)?;
-    diesel::update(imports::table.find(id.0))
-        .set((
-            imports::status.eq(ImportStatus::Running.as_str()),
-            imports::dry_run.eq(dry_run),
-            imports::settings.eq(serde_json::to_string(settings).unwrap_or_default()),
-            imports::total_rows.eq(total_rows),
-            imports::processed_rows.eq(0),
-            imports::created_count.eq(0),
-            imports::updated_count.eq(0),
-            imports::failed_count.eq(0),
-            imports::cancel_requested.eq(false),
-            imports::error.eq(None::<String>),
-            imports::finished_at.eq(None::<chrono::NaiveDateTime>),
-        ))
-        .execute(conn)?;
-    Ok(())
+) -> Result<bool, StorageError> {
+    let claimed = diesel::update(
+        imports::table.find(id.0).filter(
+            imports::status
+                .eq(ImportStatus::Uploaded.as_str())
+                .or(imports::dry_run
+                    .eq(true)
+                    .and(imports::status.eq(ImportStatus::Done.as_str()))),
+        ),
+    )
+    .set((
+        imports::status.eq(ImportStatus::Running.as_str()),
+        imports::dry_run.eq(dry_run),
+        imports::settings.eq(serde_json::to_string(settings).unwrap_or_default()),
+        imports::total_rows.eq(total_rows),
+        imports::processed_rows.eq(0),
+        imports::created_count.eq(0),
+        imports::updated_count.eq(0),
+        imports::failed_count.eq(0),
+        imports::cancel_requested.eq(false),
+        imports::error.eq(None::<String>),
+        imports::finished_at.eq(None::<chrono::NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    if claimed == 1 {
+        diesel::delete(import_failures::table.filter(import_failures::import_id.eq(id.0)))
+            .execute(conn)?;
+    }
+    Ok(claimed == 1)
 }
 
 pub fn progress(

@@ -41,17 +41,33 @@ pub enum UploadError {
     Internal(String),
 }
 
+fn too_large(limit: u64) -> UploadError {
+    UploadError::TooLarge(format!(
+        "The file is larger than {} MB, the most pi-crm takes at once. Split it into smaller files.",
+        limit / 1_048_576
+    ))
+}
+
 pub async fn read(
     app: &app::App,
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<Upload, UploadError> {
+    let limit = app::imports::MAX_UPLOAD_BYTES;
+    // A body declared too large is refused before a byte of it is stored.
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit + MAX_TEXT_PART as u64) {
+        return Err(too_large(limit));
+    }
     let mut parts = Multipart::new(req.headers(), payload);
     let mut upload = Upload {
         file: None,
         fields: Vec::new(),
     };
-    let limit = app::imports::MAX_UPLOAD_BYTES;
     while let Some(part) = parts.next().await {
         let mut part = part.map_err(|e| {
             UploadError::Bad(format!(
@@ -77,10 +93,7 @@ pub async fn read(
                 })?;
                 written += chunk.len() as u64;
                 if written > limit {
-                    return Err(UploadError::TooLarge(format!(
-                        "The file is larger than {} MB, the most pi-crm takes at once. Split it into smaller files.",
-                        limit / 1_048_576
-                    )));
+                    return Err(too_large(limit));
                 }
                 file.write_all(&chunk)
                     .map_err(|e| UploadError::Internal(format!("cannot store the upload: {e}")))?;

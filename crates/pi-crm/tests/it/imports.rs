@@ -113,6 +113,17 @@ async fn export(api: &Api, ws: i64) -> String {
     res.text().await.unwrap()
 }
 
+async fn create_field(api: &Api, ws: i64, body: Value) {
+    let (status, created) = api
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/workspaces/{ws}/custom-fields"),
+            body,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+}
+
 /// The import's failed rows, as the CSV download gives them.
 async fn failed_rows(api: &Api, done: &Value) -> String {
     let res = api
@@ -219,14 +230,12 @@ async fn outlook_semicolons_and_windows_1252_are_read_right() {
 async fn a_dry_run_counts_and_explains_failures_and_changes_nothing() {
     let app = spawn_app().await;
     let (api, ws) = setup(&app).await;
-    let (status, _) = api
-        .send(
-            reqwest::Method::POST,
-            &format!("/api/v1/workspaces/{ws}/custom-fields"),
-            json!({"label": "Closing date", "field_type": "date"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    create_field(
+        &api,
+        ws,
+        json!({"label": "Closing date", "field_type": "date"}),
+    )
+    .await;
     let file = "name,email,phone,Closing date\n\
 Ann Lee,ann@example.com,,2026-03-01\n\
 Bo Chen,not-an-email,,\n\
@@ -409,14 +418,12 @@ async fn an_import_is_undone_updated_contacts_get_their_values_back() {
 async fn export_then_import_into_an_empty_workspace_gives_the_same_file() {
     let app = spawn_app().await;
     let (api, ws) = setup(&app).await;
-    let (status, _) = api
-        .send(
-            reqwest::Method::POST,
-            &format!("/api/v1/workspaces/{ws}/custom-fields"),
-            json!({"label": "Loan amount", "field_type": "number", "scope": "user"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    create_field(
+        &api,
+        ws,
+        json!({"label": "Loan amount", "field_type": "number", "scope": "user"}),
+    )
+    .await;
     let file = "first_name,last_name,primary_email,primary_phone,company,loan_amount,primary_list,tags\n\
 Ann,\"Lee, Jr.\",ann@example.com,+14155550123,\"=HYPERLINK(\"\"x\"\")\",-1250.5,Prospects,\"Buyer, VIP\"\n\
 Zoë,Ng,,,\"Smith \"\"Bud\"\", Realty\",300000,Closed,\n";
@@ -764,4 +771,46 @@ fn the_command_line_imports_prints_counts_and_a_crash_is_undone_at_start() {
     )
     .unwrap();
     assert_eq!(left.total, 0, "nothing of the killed import is left");
+}
+
+#[tokio::test]
+async fn an_import_runs_once_even_when_started_twice_at_the_same_moment() {
+    let app = spawn_app().await;
+    let user = app.add_user("andy");
+    let caller = app::Caller::browser(user.id, None);
+    let ws = app::workspaces::create(
+        app.app(),
+        &caller,
+        app::workspaces::CreateWorkspace {
+            name: "Realty".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let incoming = app::imports::incoming_path(app.app()).unwrap();
+    std::fs::write(&incoming, "first_name\nAnn\n").unwrap();
+    let (record, _) = app::imports::upload(app.app(), &caller, ws.id, "a.csv", &incoming).unwrap();
+    // The claim itself: of two runs racing past the status check, one takes the import.
+    let settings = domain::import_job::ImportSettings {
+        encoding: domain::csv_import::Encoding::Utf8,
+        delimiter: b',',
+        headers: vec!["first_name".into()],
+        mapping: vec![domain::csv_import::ImportTarget::FirstName],
+        policy: Default::default(),
+        overwrite: false,
+        new_fields: Vec::new(),
+    };
+    let claims: Vec<bool> = (0..2)
+        .map(|_| {
+            app.app()
+                .db()
+                .write(|conn| storage::imports::start(conn, record.id, &settings, false, 1))
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(claims, vec![true, false]);
+    // And through the use case, the second start is refused in words.
+    let err = app::imports::start(app.app(), &caller, record.id, Default::default()).unwrap_err();
+    assert!(matches!(err, app::AppError::Conflict { .. }), "{err}");
+    app.stop().await;
 }

@@ -19,6 +19,15 @@ use crate::upload::UploadError;
 use crate::views::components::{csrf_field, when};
 use crate::views::layout::{FlashKind, Section};
 
+/// The caller's import, or 404.
+async fn load_import(who: &SignedIn, id: ImportId) -> Result<ImportRecord, PageError> {
+    let caller = who.caller.clone();
+    Ok(blocking(&who.state.app, move |app| {
+        app::imports::get(app, &caller, id)
+    })
+    .await?)
+}
+
 fn page_of(id: ImportId) -> String {
     format!("/imports/{id}")
 }
@@ -143,11 +152,7 @@ pub async fn show(
     query: web::Query<PreviewQuery>,
 ) -> Result<HttpResponse, PageError> {
     let id = ImportId(path.into_inner());
-    let caller = who.caller.clone();
-    let record = blocking(&who.state.app, move |app| {
-        app::imports::get(app, &caller, id)
-    })
-    .await?;
+    let record = load_import(&who, id).await?;
     let ws = load(&who, record.workspace_id.0).await?;
     let mapping_stage = record.status == ImportStatus::Uploaded
         || (record.dry_run && record.status == ImportStatus::Done);
@@ -378,11 +383,7 @@ pub async fn progress_fragment(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, PageError> {
     let id = ImportId(path.into_inner());
-    let caller = who.caller.clone();
-    let record = blocking(&who.state.app, move |app| {
-        app::imports::get(app, &caller, id)
-    })
-    .await?;
+    let record = load_import(&who, id).await?;
     if record.status != ImportStatus::Running {
         return Ok(HttpResponse::Ok()
             .insert_header(("HX-Refresh", "true"))
@@ -406,11 +407,7 @@ pub async fn run(
             .map(|(_, v)| v.as_str())
             .unwrap_or("")
     };
-    let caller = who.caller.clone();
-    let record = blocking(&who.state.app, move |app| {
-        app::imports::get(app, &caller, id)
-    })
-    .await?;
+    let record = load_import(&who, id).await?;
     let headers = record.settings.as_ref().map(|s| s.headers.clone());
     let (policy, overwrite) = match get("policy") {
         "update" => (DuplicatePolicy::Update, false),
@@ -517,11 +514,7 @@ pub async fn revert(who: SignedIn, path: web::Path<i64>) -> Result<HttpResponse,
 
 pub async fn failures(who: SignedIn, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
     let id = ImportId(path.into_inner());
-    let caller = who.caller.clone();
-    blocking(&who.state.app, move |app| {
-        app::imports::get(app, &caller, id)
-    })
-    .await?;
+    load_import(&who, id).await?;
     let caller = who.caller.clone();
     Ok(crate::download::csv(
         &who.state.app,
