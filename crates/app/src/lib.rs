@@ -21,6 +21,7 @@ pub mod export;
 pub mod housekeeping;
 pub mod imports;
 pub mod lists;
+pub mod messaging;
 pub mod secrets;
 pub mod seed;
 pub mod sessions;
@@ -81,6 +82,7 @@ pub struct App {
     db: Db,
     secrets: Arc<Secrets>,
     settings: Arc<Settings>,
+    queue_signal: Arc<messaging::QueueSignal>,
 }
 
 impl App {
@@ -104,6 +106,7 @@ impl App {
             db,
             secrets: Arc::new(secrets),
             settings: Arc::new(settings),
+            queue_signal: Arc::default(),
         })
     }
 
@@ -117,5 +120,10 @@ impl App {
 
     pub fn secrets(&self) -> &Secrets {
         &self.secrets
+    }
+
+    /// Wakes the send queue's worker when a message is queued.
+    pub fn queue_signal(&self) -> &messaging::QueueSignal {
+        &self.queue_signal
     }
 }

@@ -20,6 +20,9 @@ pub struct Settings {
     pub backup_keep_days: i64,
     /// An S3-compatible bucket each backup is copied to, encrypted.
     pub backup_offsite: Option<Offsite>,
+    /// The address at which people and providers reach this server from outside
+    /// (`PI_CRM_PUBLIC_URL`): unsubscribe links, Twilio callbacks and their signatures.
+    pub public_url: Option<String>,
 }
 
 /// Off-site copies: where, and the passphrase that encrypts them (the owner keeps it; a
@@ -40,6 +43,7 @@ impl Settings {
             backup_copy_to: None,
             backup_keep_days: 30,
             backup_offsite: None,
+            public_url: None,
         }
     }
 

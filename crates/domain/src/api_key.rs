@@ -21,6 +21,12 @@ pub enum Scope {
     ContactsWrite,
     #[serde(rename = "audit:read")]
     AuditRead,
+    #[serde(rename = "messages:read")]
+    MessagesRead,
+    #[serde(rename = "messages:write")]
+    MessagesWrite,
+    #[serde(rename = "settings:write")]
+    SettingsWrite,
 }
 
 impl Scope {
@@ -30,6 +36,9 @@ impl Scope {
         Scope::ContactsRead,
         Scope::ContactsWrite,
         Scope::AuditRead,
+        Scope::MessagesRead,
+        Scope::MessagesWrite,
+        Scope::SettingsWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +48,9 @@ impl Scope {
             Scope::ContactsRead => "contacts:read",
             Scope::ContactsWrite => "contacts:write",
             Scope::AuditRead => "audit:read",
+            Scope::MessagesRead => "messages:read",
+            Scope::MessagesWrite => "messages:write",
+            Scope::SettingsWrite => "settings:write",
         }
     }
 
@@ -49,6 +61,9 @@ impl Scope {
             Scope::ContactsRead => "Read contacts",
             Scope::ContactsWrite => "Create and change contacts",
             Scope::AuditRead => "Read the audit log",
+            Scope::MessagesRead => "Read messages and their delivery",
+            Scope::MessagesWrite => "Send emails and texts",
+            Scope::SettingsWrite => "Change email and text provider settings",
         }
     }
 

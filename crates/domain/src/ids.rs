@@ -61,3 +61,7 @@ id_type!(
     /// A CSV import: its settings, progress and what it changed.
     ImportId
 );
+id_type!(
+    /// One message to one recipient in the send queue.
+    MessageId
+);

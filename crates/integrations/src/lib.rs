@@ -7,5 +7,8 @@
 //!
 //! Must not depend on: `storage`, `app`, `web`, diesel or actix. Depends only on `domain`.
 
+pub mod mailgun;
 pub mod offsite;
+pub mod outbound;
+pub mod twilio;
 pub mod webhooks;

@@ -133,6 +133,10 @@ pub struct ServeArgs {
     /// Names the self-signed certificate is valid for, besides localhost and the bind address.
     #[arg(long = "tls-name", env = "PI_CRM_TLS_NAMES", value_delimiter = ',')]
     pub tls_names: Vec<String>,
+    /// The address at which people and providers reach this server (unsubscribe links,
+    /// Twilio callbacks and their signatures), such as https://crm.example.com.
+    #[arg(long, env = "PI_CRM_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// Where backups are copied, and how long they are kept.
@@ -339,6 +343,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => {
             let mut settings = settings(&cli);
             settings.session_idle = Duration::from_secs(args.session_idle_minutes.max(1) * 60);
+            settings.public_url = args
+                .public_url
+                .as_deref()
+                .map(|u| u.trim().trim_end_matches('/').to_owned())
+                .filter(|u| !u.is_empty());
             settings.session_absolute =
                 Duration::from_secs(args.session_absolute_hours.max(1) * 3600);
             args.backup.apply(&mut settings)?;

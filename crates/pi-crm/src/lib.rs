@@ -6,5 +6,6 @@
 
 pub mod cli;
 pub mod scheduler;
+pub mod sender;
 pub mod serve;
 pub mod tls;

@@ -52,6 +52,7 @@ pub struct Running {
     handle: actix_web::dev::ServerHandle,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     scheduler: Scheduler,
+    sender: crate::sender::Sender,
     _lock: DataDirLock,
 }
 
@@ -67,6 +68,8 @@ impl Running {
         self.handle.stop(true).await;
         let _ = self.server.await;
         self.scheduler.shutdown().await;
+        let sender = self.sender;
+        let _ = tokio::task::spawn_blocking(move || sender.stop()).await;
         let app = self.app.clone();
         let _ = tokio::task::spawn_blocking(move || app.db().checkpoint()).await;
     }
@@ -76,7 +79,22 @@ impl Running {
 pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
     let data_dir = options.settings.data_dir.clone();
     let lock = DataDirLock::acquire(&data_dir)?;
-    let app = tokio::task::spawn_blocking(move || app::App::open(options.settings))
+    let listener = web::bind(&options.bind)
+        .with_context(|| format!("could not listen on {}", options.bind))?;
+    let addr = listener.local_addr()?;
+    let https = options.tls.is_some();
+    let mut settings = options.settings;
+    // Links in emails need an address; without PI_CRM_PUBLIC_URL, the one we listen on.
+    if settings.public_url.is_none() {
+        let host = match addr.ip() {
+            ip if ip.is_unspecified() => "localhost".to_owned(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        let scheme = if https { "https" } else { "http" };
+        settings.public_url = Some(format!("{scheme}://{host}:{}", addr.port()));
+    }
+    let app = tokio::task::spawn_blocking(move || app::App::open(settings))
         .await?
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("could not open the data directory {}", data_dir.display()))?;
@@ -87,14 +105,10 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
         Ok(n) => tracing::warn!(imports = n, "undid imports left running by the last stop"),
         Err(e) => tracing::error!(cause = %e, "could not undo imports left running"),
     }
-    let listener = web::bind(&options.bind)
-        .with_context(|| format!("could not listen on {}", options.bind))?;
-    let addr = listener.local_addr()?;
     let tls = match &options.tls {
         Some(source) => Some(crate::tls::server_config(source, &data_dir)?),
         None => None,
     };
-    let https = tls.is_some();
     let web_config = web::WebConfig {
         tls: https,
         ..options.web
@@ -108,6 +122,9 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
         &options.backup_cron,
     )
     .await?;
+    let sending = app.clone();
+    let sender =
+        tokio::task::spawn_blocking(move || crate::sender::Sender::start(sending)).await??;
     let task = tokio::spawn(built.server);
     Ok(Running {
         port: addr.port(),
@@ -117,6 +134,7 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
         handle,
         server: task,
         scheduler,
+        sender,
         _lock: lock,
     })
 }

@@ -830,6 +830,21 @@ pub fn delete_for_good(conn: &mut Conn, ids: &[ContactId]) -> Result<usize, Stor
     Ok(diesel::delete(contacts::table.filter(contacts::id.eq_any(raw))).execute(conn)?)
 }
 
+/// Whether the contact is marked Do Not Contact (no email, no text).
+pub fn do_not_contact(conn: &mut Conn, id: ContactId) -> Result<bool, StorageError> {
+    Ok(contacts::table
+        .find(id.0)
+        .select(contacts::do_not_contact)
+        .first(conn)?)
+}
+
+pub fn set_do_not_contact(conn: &mut Conn, id: ContactId, value: bool) -> Result<(), StorageError> {
+    diesel::update(contacts::table.find(id.0))
+        .set(contacts::do_not_contact.eq(value))
+        .execute(conn)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

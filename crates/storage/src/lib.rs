@@ -18,9 +18,13 @@ pub mod custom_fields;
 pub mod db;
 pub mod imports;
 pub mod lists;
+pub mod messages;
+pub mod providers;
 pub mod sessions;
 pub mod shares;
+pub mod suppressions;
 pub mod users;
+pub mod webhook_receipts;
 pub mod workspaces;
 
 mod error;

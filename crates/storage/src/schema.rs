@@ -128,6 +128,7 @@ diesel::table! {
         last_contacted_at -> Nullable<Timestamp>,
         deleted_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+        do_not_contact -> Bool,
     }
 }
 
@@ -231,6 +232,96 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    workspace_email_providers (workspace_id) {
+        workspace_id -> BigInt,
+        kind -> Text,
+        config -> Text,
+        secrets_enc -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_sms_providers (user_id) {
+        user_id -> BigInt,
+        kind -> Text,
+        config -> Text,
+        secrets_enc -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        contact_id -> BigInt,
+        channel -> Text,
+        dedupe_key -> Text,
+        recipient -> Text,
+        marketing -> Bool,
+        status -> Text,
+        provider -> Nullable<Text>,
+        provider_message_id -> Nullable<Text>,
+        attempts -> BigInt,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    message_contents (message_id) {
+        message_id -> BigInt,
+        created_by_user_id -> Nullable<BigInt>,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Nullable<Text>,
+        rfc_message_id -> Nullable<Text>,
+        headers -> Text,
+    }
+}
+
+diesel::table! {
+    message_events (id) {
+        id -> BigInt,
+        message_id -> BigInt,
+        kind -> Text,
+        detail -> Text,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_receipts (provider, event_id) {
+        provider -> Text,
+        event_id -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    suppressions (workspace_id, channel, address) {
+        workspace_id -> BigInt,
+        channel -> Text,
+        address -> Text,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    send_pauses (workspace_id) {
+        workspace_id -> BigInt,
+        paused_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(workspaces -> users (owner_user_id));
 diesel::joinable!(workspace_approvers -> workspaces (workspace_id));
@@ -249,6 +340,13 @@ diesel::joinable!(contact_shares -> contacts (contact_id));
 diesel::joinable!(imports -> workspaces (workspace_id));
 diesel::joinable!(import_changes -> imports (import_id));
 diesel::joinable!(import_failures -> imports (import_id));
+diesel::joinable!(workspace_email_providers -> workspaces (workspace_id));
+diesel::joinable!(messages -> workspaces (workspace_id));
+diesel::joinable!(messages -> contacts (contact_id));
+diesel::joinable!(message_events -> messages (message_id));
+diesel::joinable!(message_contents -> messages (message_id));
+diesel::joinable!(suppressions -> workspaces (workspace_id));
+diesel::joinable!(send_pauses -> workspaces (workspace_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -268,4 +366,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     imports,
     import_changes,
     import_failures,
+    workspace_email_providers,
+    user_sms_providers,
+    messages,
+    message_contents,
+    message_events,
+    webhook_receipts,
+    suppressions,
+    send_pauses,
 );

@@ -230,3 +230,9 @@ pub fn owner_of(conn: &mut Conn, id: WorkspaceId) -> Result<UserId, StorageError
         .map(UserId)
         .ok_or(StorageError::NotFound)
 }
+
+/// Any workspace, for jobs acting for the installation (the send queue, webhooks).
+pub fn get_any(conn: &mut Conn, id: WorkspaceId) -> Result<Workspace, StorageError> {
+    let owner = owner_of(conn, id)?;
+    get(conn, owner, id)
+}

@@ -22,6 +22,7 @@ mod session_store;
 mod state;
 mod upload;
 mod views;
+mod webhooks;
 
 pub use config::WebConfig;
 pub use server::{Maintenance, WebServer, bind, server};

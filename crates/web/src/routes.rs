@@ -9,7 +9,7 @@
 use actix_web::http::Method;
 use actix_web::web;
 
-use crate::{api, assets, pages};
+use crate::{api, assets, pages, webhooks};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +53,10 @@ pub fn all() -> Vec<RouteDef> {
         route!(GET "/login/code" Public => pages::login::show_code),
         route!(POST "/login/code" Public => pages::login::submit_code),
         route!(GET "/api/v1/openapi.json" Public => api::openapi::document),
+        // Signed public endpoints: the provider's HMAC or pi-crm's signed link is the check.
+        route!(POST "/webhooks/mailgun/{workspace_id}" Public => webhooks::mailgun),
+        route!(GET "/u/{workspace_id}/{contact_id}/{signature}" Public => webhooks::unsubscribe_page),
+        route!(POST "/u/{workspace_id}/{contact_id}/{signature}" Public => webhooks::unsubscribe),
         // Browser pages.
         route!(POST "/logout" Session => pages::login::logout),
         route!(GET "/" Session => pages::home::show),
@@ -118,6 +122,19 @@ pub fn all() -> Vec<RouteDef> {
         route!(POST "/settings/api-keys" Session => pages::api_keys::create),
         route!(POST "/settings/api-keys/{api_key_id}/revoke" Session => pages::api_keys::revoke),
         route!(GET "/settings/audit" Session => pages::audit::account),
+        route!(POST "/contacts/{contact_id}/messages" Session => pages::messages::send),
+        route!(POST "/contacts/{contact_id}/messages/preview" Session => pages::messages::preview),
+        route!(GET "/w/{workspace_id}/messages" Session => pages::messages::queue),
+        route!(POST "/w/{workspace_id}/messages/pause" Session => pages::messages::pause),
+        route!(POST "/w/{workspace_id}/messages/resume" Session => pages::messages::resume),
+        route!(GET "/messages/{message_id}" Session => pages::messages::show),
+        route!(POST "/messages/{message_id}/resend" Session => pages::messages::resend),
+        route!(POST "/messages/{message_id}/drop" Session => pages::messages::drop_message),
+        route!(GET "/w/{workspace_id}/email" Session => pages::messages::email_settings),
+        route!(POST "/w/{workspace_id}/email" Session => pages::messages::save_email),
+        route!(POST "/w/{workspace_id}/email/test" Session => pages::messages::test_email),
+        route!(GET "/settings/texts" Session => pages::messages::texts_settings),
+        route!(POST "/settings/texts" Session => pages::messages::save_texts),
         route!(GET "/backups" Session => pages::backups::show),
         route!(POST "/backups" Session => pages::backups::create),
         route!(GET "/backups/{backup_id}/download" Session => pages::backups::download),
@@ -156,6 +173,13 @@ pub fn all() -> Vec<RouteDef> {
         route!(PATCH "/api/v1/custom-fields/{custom_field_id}" ApiKey => api::custom_fields::patch),
         route!(DELETE "/api/v1/custom-fields/{custom_field_id}" ApiKey => api::custom_fields::delete),
         route!(GET "/api/v1/workspaces/{workspace_id}/lists" ApiKey => api::lists::list),
+        route!(PUT "/api/v1/workspaces/{workspace_id}/email-provider" ApiKey => api::messages::put_email_provider),
+        route!(GET "/api/v1/workspaces/{workspace_id}/email-provider" ApiKey => api::messages::get_email_provider),
+        route!(PUT "/api/v1/sms-provider" ApiKey => api::messages::put_sms_provider),
+        route!(POST "/api/v1/contacts/{contact_id}/messages" ApiKey => api::messages::create),
+        route!(GET "/api/v1/messages/{message_id}" ApiKey => api::messages::get),
+        route!(POST "/api/v1/messages/{message_id}/resend" ApiKey => api::messages::resend),
+        route!(POST "/api/v1/messages/{message_id}/drop" ApiKey => api::messages::drop_message),
         route!(POST "/api/v1/workspaces/{workspace_id}/lists" ApiKey => api::lists::create),
     ]
 }

@@ -11,7 +11,7 @@ use web::routes::{Access, params};
 
 use crate::harness::{TestApp, assert_envelope, json, spawn_app};
 
-const ALL_SCOPES: &str = "workspaces:read,workspaces:write,contacts:read,contacts:write,audit:read";
+const ALL_SCOPES: &str = "workspaces:read,workspaces:write,contacts:read,contacts:write,audit:read,messages:read,messages:write,settings:write";
 const MARKER: &str = "Alice Private Ledger 7f3a";
 /// A third user Alice shares her contact with; Bob must still see nothing of it.
 const SHARED_WITH: &str = "carol";
@@ -26,6 +26,7 @@ struct AliceIds {
     share_id: i64,
     backup_id: i64,
     import_id: i64,
+    message_id: i64,
 }
 
 impl AliceIds {
@@ -42,6 +43,7 @@ impl AliceIds {
                 "share_id" => self.share_id,
                 "backup_id" => self.backup_id,
                 "import_id" => self.import_id,
+                "message_id" => self.message_id,
                 // Fill a username with the user Alice shares with, so a share exists to hit.
                 "username" => {
                     filled = filled.replace("{username}", SHARED_WITH);
@@ -127,9 +129,39 @@ async fn alice(app: &TestApp) -> (AliceIds, crate::harness::Browser) {
         );
         done.id.0
     };
+    let message_id = {
+        let written = app::contacts::create(
+            app.app(),
+            &caller,
+            ws,
+            app::contacts::ContactInput {
+                first_name: format!("{MARKER} mail"),
+                primary_email: "marker@example.com".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let draft = app::messaging::Draft {
+            channel: domain::messaging::Channel::Email,
+            subject: format!("{MARKER} subject"),
+            body: format!("{MARKER} body"),
+        };
+        app::messaging::compose::queue_for_contact(
+            app.app(),
+            &caller,
+            written.id,
+            &draft,
+            "isolation",
+            false,
+        )
+        .unwrap()
+        .id
+        .0
+    };
     let ids = AliceIds {
         workspace_id,
         import_id,
+        message_id,
         session_id,
         api_key_id: key.key.id.0,
         contact_id: contact.id.0,
@@ -313,6 +345,7 @@ fn the_walker_refuses_an_unknown_kind_of_id() {
         share_id: 7,
         backup_id: 8,
         import_id: 9,
+        message_id: 10,
     };
     assert_eq!(ids.fill("/w/{workspace_id}/audit"), "/w/1/audit");
     let unknown = std::panic::catch_unwind(|| ids.fill("/w/{workspace_id}/things/{thing_id}"));

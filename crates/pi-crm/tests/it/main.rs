@@ -11,5 +11,6 @@ mod harness;
 mod imports;
 mod isolation;
 mod jobs;
+mod messaging;
 mod offsite;
 mod shell;

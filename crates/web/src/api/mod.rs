@@ -9,6 +9,7 @@ pub mod custom_fields;
 pub mod imports;
 pub mod lists;
 pub mod me;
+pub mod messages;
 pub mod openapi;
 pub mod shares;
 pub mod workspaces;

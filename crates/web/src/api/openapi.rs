@@ -4,7 +4,9 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{audit, bulk, contacts, custom_fields, imports, lists, me, shares, workspaces};
+use crate::api::{
+    audit, bulk, contacts, custom_fields, imports, lists, me, messages, shares, workspaces,
+};
 use crate::errors::{ErrorBody, ErrorEnvelope};
 
 #[derive(OpenApi)]
@@ -19,6 +21,8 @@ use crate::errors::{ErrorBody, ErrorEnvelope};
         shares::create, shares::revoke, shares::list, shares::get, shares::save_as,
         bulk::apply, bulk::export,
         imports::create, imports::list, imports::get, imports::revert, imports::cancel, imports::failures,
+        messages::put_email_provider, messages::get_email_provider, messages::put_sms_provider,
+        messages::create, messages::get, messages::resend, messages::drop_message,
     ),
     components(schemas(
         workspaces::WorkspaceJson, workspaces::CreateRequest, workspaces::PatchRequest, me::MeJson, audit::AuditJson,
@@ -28,10 +32,12 @@ use crate::errors::{ErrorBody, ErrorEnvelope};
         shares::ShareJson, shares::SharedContactJson, shares::SharedContactList, shares::ShareRequest, shares::SaveAsRequest,
         bulk::BulkRequest, bulk::BulkResult,
         imports::ImportJson, imports::ImportCountsJson, imports::ImportList,
+        messages::EmailProviderJson, messages::EmailProviderBody, messages::SmsProviderJson, messages::SmsProviderBody,
+        messages::MessageBody, messages::MessageJson, messages::MessageEventJson,
         ErrorEnvelope, ErrorBody,
     )),
     modifiers(&BearerAuth),
-    tags((name = "workspaces", description = "Business lines; each is closed to other users"), (name = "contacts", description = "Contacts, their stages, tags, custom values and log"), (name = "custom fields"), (name = "sharing", description = "One contact shared read-only with another user"), (name = "imports", description = "CSV imports: dry run, progress, failed rows, undo"), (name = "account"), (name = "audit"))
+    tags((name = "workspaces", description = "Business lines; each is closed to other users"), (name = "contacts", description = "Contacts, their stages, tags, custom values and log"), (name = "custom fields"), (name = "sharing", description = "One contact shared read-only with another user"), (name = "imports", description = "CSV imports: dry run, progress, failed rows, undo"), (name = "messages", description = "Email and text: providers, sending, delivery"), (name = "account"), (name = "audit"))
 )]
 pub struct ApiDoc;
 

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use crate::auth::SignedIn;
 use crate::errors::PageError;
 use crate::pages::contacts::{ContactForm, custom_input, last_contacted};
+use crate::pages::messages::{ComposeForm, compose_card};
 use crate::pages::{flash, html, html_unprocessable, safe_next, see_other};
 use crate::state::blocking;
 use crate::views::components::{csrf_field, form_error, when};
@@ -33,6 +34,7 @@ struct Loaded {
     log: Vec<LogEntry>,
     shares: Vec<domain::contact::Share>,
     ws: domain::workspace::Workspace,
+    messaging_notices: Vec<String>,
 }
 
 async fn load(who: &SignedIn, id: ContactId, kind: Option<LogKind>) -> Result<Loaded, PageError> {
@@ -45,7 +47,9 @@ async fn load(who: &SignedIn, id: ContactId, kind: Option<LogKind>) -> Result<Lo
         let duplicates = app::contacts::duplicates_of(app, &caller, id)?;
         let log = app::contacts::log(app, &caller, id, kind, None, LOG_PAGE + 1)?;
         let shares = app::shares::of_contact(app, &caller, id)?;
+        let messaging_notices = app::messaging::events::contact_notices(app, &caller, id)?;
         Ok(Loaded {
+            messaging_notices,
             contact,
             stages,
             defs,
@@ -61,6 +65,9 @@ async fn load(who: &SignedIn, id: ContactId, kind: Option<LogKind>) -> Result<Lo
 /// Notices pinned above the contact. Later features add kinds (bounces, replies, drafts).
 fn notices(l: &Loaded) -> Vec<(&'static str, Markup)> {
     let mut out = Vec::new();
+    for text in &l.messaging_notices {
+        out.push(("border-red-300 bg-red-50", html! { (text) }));
+    }
     if let Some(at) = l.contact.deleted_at {
         out.push((
             "border-red-300 bg-red-50",
@@ -139,6 +146,7 @@ fn page_body(
     kind: Option<LogKind>,
     error: Option<(&str, &str)>,
     form: Option<&ContactForm>,
+    compose: Option<(&ComposeForm, (&str, &str))>,
 ) -> Markup {
     let c = &l.contact;
     let err = |f: &str| error.filter(|(n, _)| *n == f).map(|(_, m)| m);
@@ -271,7 +279,11 @@ fn page_body(
                     }
                 }
             }
-            section ."card min-w-0 self-start" aria-labelledby="log-heading" {
+            div ."min-w-0 self-start" {
+            @if c.deleted_at.is_none() {
+                (compose_card(csrf, c, compose.map(|(f, _)| f), compose.map(|(_, e)| e)))
+            }
+            section ."card min-w-0" aria-labelledby="log-heading" {
                 h2 #log-heading ."mb-3 text-lg font-semibold" { "Log" }
                 form ."mb-3 space-y-2" method="post" action=(format!("/contacts/{}/notes", c.id)) {
                     (csrf_field(csrf))
@@ -307,6 +319,7 @@ fn page_body(
                     (log_items(c.id, kind, &l.log))
                 }
             }
+            }
         }
     }
 }
@@ -327,7 +340,23 @@ async fn render(
     let ws = l.ws.clone();
     let title = l.contact.display_name();
     who.render(&title, Some(ws), Section::Contacts, |chrome| {
-        page_body(&chrome.csrf, &l, kind, error, form)
+        page_body(&chrome.csrf, &l, kind, error, form, None)
+    })
+    .await
+}
+
+/// The contact's page with the Write card showing what was typed and why it was not sent.
+pub(crate) async fn render_compose(
+    who: &SignedIn,
+    id: ContactId,
+    compose: &ComposeForm,
+    error: (&str, &str),
+) -> Result<Markup, PageError> {
+    let l = load(who, id, None).await?;
+    let ws = l.ws.clone();
+    let title = l.contact.display_name();
+    who.render(&title, Some(ws), Section::Contacts, |chrome| {
+        page_body(&chrome.csrf, &l, None, None, None, Some((compose, error)))
     })
     .await
 }

@@ -15,6 +15,7 @@ pub mod imports;
 pub mod lists;
 pub mod login;
 pub mod merge;
+pub mod messages;
 pub mod security;
 pub mod setup;
 pub mod shared;

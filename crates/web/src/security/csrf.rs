@@ -4,7 +4,8 @@
 //! cookie; pages embed `HMAC(installation key, nonce)` as the token, in forms (`csrf_token`) and
 //! in htmx's `X-CSRF-Token` header. A forger can neither read the token nor mint one for a nonce
 //! they planted. On top, a foreign (or `null`) `Origin` is refused outright. The API under
-//! `/api/` is exempt: it takes no cookies, only bearer keys.
+//! `/api/` is exempt: it takes no cookies, only bearer keys. So are `/webhooks/` and `/u/`
+//! (unsubscribe): cross-site by nature, they carry the provider's or pi-crm's own signature.
 
 use actix_web::HttpMessage;
 use actix_web::body::{EitherBody, MessageBody};
@@ -59,6 +60,8 @@ pub async fn middleware(
 
     if is_state_changing(req.method())
         && !req.path().starts_with("/api/")
+        && !req.path().starts_with("/webhooks/")
+        && !req.path().starts_with("/u/")
         && let Err(reason) = check(&mut req, &state, existing.as_deref()).await
     {
         tracing::warn!(

@@ -40,6 +40,7 @@ pub enum Section {
     WorkspaceHome,
     Contacts,
     Board,
+    Messages,
     WorkspaceSettings,
     WorkspaceAudit,
     Workspaces,
@@ -193,6 +194,7 @@ fn workspace_nav(ws: &Workspace, section: Section) -> Markup {
                 (link(format!("/w/{}", ws.id), "Home", Section::WorkspaceHome))
                 (link(format!("/w/{}/contacts", ws.id), "Contacts", Section::Contacts))
                 (link(format!("/w/{}/board", ws.id), "Board", Section::Board))
+                (link(format!("/w/{}/messages", ws.id), "Messages", Section::Messages))
                 (link(format!("/w/{}/settings", ws.id), "Settings", Section::WorkspaceSettings))
                 (link(format!("/w/{}/audit", ws.id), "Audit log", Section::WorkspaceAudit))
             }

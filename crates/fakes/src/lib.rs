@@ -1,0 +1,39 @@
+//! Loopback fakes of the providers pi-crm talks to (Mailgun and Twilio), for black-box tests and
+//! for a local demo (`pi-crm-fakes`). Each fake is a real HTTP server on 127.0.0.1 that speaks
+//! the provider's wire format (PROVIDERS.md sections 1 and 2), records what it was sent, answers
+//! scripted failures, and sends signed webhooks back the way the provider does.
+//!
+//! Invariant: this crate depends on no pi-crm crate. It computes signatures and builds payloads
+//! on its own, so it can catch the mistakes of the code it tests instead of sharing them.
+
+mod server;
+
+pub mod mailgun;
+pub mod twilio;
+
+// The crate's façade: tests name the fakes as `fakes::FakeMailgun` and `fakes::FakeTwilio`.
+pub use mailgun::{FakeMailgun, MailgunConfig, MailgunMessage};
+pub use twilio::{FakeTwilio, TwilioConfig, TwilioMessage};
+
+/// A scripted answer to the next send, instead of the normal one. It is used once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// HTTP status, e.g. 429 or 500.
+    pub status: u16,
+    /// Body sent as given: as `application/json` when it parses as JSON, as plain text otherwise.
+    pub body: String,
+    /// Seconds for a `Retry-After` header, if any.
+    pub retry_after: Option<u64>,
+}
+
+/// One webhook the fake sent on its own (Mailgun events after a send, Twilio status callbacks),
+/// or through the control endpoints of the demo binary.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Delivery {
+    /// Where it was posted.
+    pub url: String,
+    /// The Mailgun event name or the Twilio `MessageStatus`.
+    pub kind: String,
+    /// The HTTP status the receiver answered, or why the request failed.
+    pub status: Result<u16, String>,
+}

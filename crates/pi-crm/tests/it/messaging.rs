@@ -1,0 +1,700 @@
+//! Email and texts end to end: the Outbox, Mailgun through its fake (sends, errors, retries,
+//! signed webhooks applied once), suppression at send time, unsubscribe links, placeholders,
+//! and a crash in the middle of a batch (no duplicate at the provider, no silent gap).
+
+use std::time::Duration;
+
+use fakes::{Failure, FakeMailgun, MailgunConfig};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{Api, TestApp, sleep, spawn_app};
+
+const SCOPES: &str = "workspaces:read,workspaces:write,contacts:read,contacts:write,messages:read,messages:write,settings:write";
+const DOMAIN: &str = "mg.example.test";
+const SIGNING_KEY: &str = "fake-signing-key-0123";
+
+fn mailgun() -> FakeMailgun {
+    FakeMailgun::start(MailgunConfig {
+        api_key: "key-fake-mailgun".into(),
+        domain: DOMAIN.into(),
+        webhook_signing_key: SIGNING_KEY.into(),
+    })
+    .expect("fake mailgun")
+}
+
+/// A user with an API key, a workspace and one contact; answers (api, workspace, contact).
+async fn setup(app: &TestApp, user: &str, email: &str) -> (Api, i64, i64) {
+    app.add_user(user);
+    let api = app.api(&app.api_key(user, SCOPES));
+    let (status, ws) = api
+        .send(
+            Method::POST,
+            "/api/v1/workspaces",
+            json!({"name": "RateReady"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ws}");
+    let ws = ws["id"].as_i64().unwrap();
+    let contact = add_contact(&api, ws, "Ada", email, "+14155550123").await;
+    (api, ws, contact)
+}
+
+async fn add_contact(api: &Api, ws: i64, first: &str, email: &str, phone: &str) -> i64 {
+    let (status, c) = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/workspaces/{ws}/contacts"),
+            json!({"first_name": first, "primary_email": email, "primary_phone": phone, "company": ""}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{c}");
+    c["id"].as_i64().unwrap()
+}
+
+async fn connect_mailgun(api: &Api, ws: i64, fake: &FakeMailgun) {
+    let (status, body) = api
+        .send(
+            Method::PUT,
+            &format!("/api/v1/workspaces/{ws}/email-provider"),
+            json!({
+                "kind": "mailgun", "domain": DOMAIN, "region": "us",
+                "api_key": "key-fake-mailgun", "webhook_signing_key": SIGNING_KEY,
+                "from": "Ana Lopez <ana@mg.example.test>", "base_url": fake.base_url(),
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["kind"], "mailgun");
+    assert!(
+        !body.to_string().contains("key-fake-mailgun"),
+        "the key is never shown back: {body}"
+    );
+}
+
+async fn send(api: &Api, contact: i64, body: Value) -> (StatusCode, Value) {
+    api.send(
+        Method::POST,
+        &format!("/api/v1/contacts/{contact}/messages"),
+        body,
+    )
+    .await
+}
+
+/// Polls the message until `done` holds, or fails after `secs`.
+async fn wait_for(api: &Api, id: i64, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..secs * 10 {
+        let (status, m) = api.get(&format!("/api/v1/messages/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{m}");
+        if done(&m) {
+            return m;
+        }
+        last = m;
+        sleep(100).await;
+    }
+    panic!("message {id} did not settle in {secs} s: {last}");
+}
+
+async fn log_summaries(api: &Api, contact: i64) -> Vec<String> {
+    let (_, log) = api.get(&format!("/api/v1/contacts/{contact}/log")).await;
+    log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["summary"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn without_a_provider_messages_go_to_the_outbox_with_placeholders_filled() {
+    let app = spawn_app().await;
+    let (api, ws, contact) = setup(&app, "olga", "ada@example.com").await;
+    let nameless = add_contact(&api, ws, "", "nameless@example.com", "+14155550124").await;
+
+    let (status, m) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "Hello {{first_name}}", "body": "Hi {{first_name|there}}, about {{company|your business}}.", "idempotency_key": "k-1"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{m}");
+    let id = m["id"].as_i64().unwrap();
+    let m = wait_for(&api, id, 10, |m| m["status"] == "sent").await;
+    assert_eq!(m["provider"], "outbox");
+    assert_eq!(m["subject"], "Hello Ada");
+    assert_eq!(m["body"], "Hi Ada, about your business.");
+    assert!(m["message_id_header"].as_str().unwrap().contains('@'));
+
+    // The same idempotency key answers the same message: nothing is queued twice.
+    let (status, again) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "Hello {{first_name}}", "body": "x", "idempotency_key": "k-1"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(again["id"], id);
+
+    // The fallback fills an empty value.
+    let (_, m2) = send(
+        &api,
+        nameless,
+        json!({"channel": "email", "subject": "Hi", "body": "Dear {{first_name|friend}}"}),
+    )
+    .await;
+    let m2 = wait_for(&api, m2["id"].as_i64().unwrap(), 10, |m| {
+        m["status"] == "sent"
+    })
+    .await;
+    assert_eq!(m2["body"], "Dear friend");
+
+    // A text with no Twilio number also waits in the Outbox (outside quiet hours) or the queue.
+    let (status, t) = send(
+        &api,
+        contact,
+        json!({"channel": "sms", "body": "Hi {{first_name}}"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{t}");
+    assert_eq!(t["recipient"], "+14155550123");
+
+    assert!(
+        log_summaries(&api, contact)
+            .await
+            .iter()
+            .any(|s| s == "Email kept in the Outbox: Hello Ada"),
+        "the send is in the contact's log"
+    );
+
+    // The Outbox page shows the message as it would have left.
+    let mut browser = app.browser();
+    browser.login("olga", crate::harness::PASSWORD).await;
+    let (status, page) = browser.get_text(&format!("/w/{ws}/messages")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Hello Ada") && page.contains("Message-ID"),
+        "{page}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_drafts_and_blocked_contacts_are_refused_with_the_reason() {
+    let app = spawn_app().await;
+    let (api, ws, contact) = setup(&app, "bert", "ada@example.com").await;
+    let (status, body) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "", "body": "x"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "subject");
+    let (status, body) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "Hi", "body": "Hi {{frist_name}}"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("frist_name"),
+        "{body}"
+    );
+    let (status, body) = send(&api, contact, json!({"channel": "fax", "body": "x"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = send(
+        &api,
+        contact,
+        json!({"channel": "sms", "body": "x".repeat(1601)}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let no_email = add_contact(&api, ws, "Phone Only", "", "+14155550199").await;
+    let (status, body) = send(
+        &api,
+        no_email,
+        json!({"channel": "email", "subject": "Hi", "body": "x"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no email address"),
+        "{body}"
+    );
+
+    // Another user's contact and message are not found; a key without the scope is refused.
+    app.add_user("eve");
+    let eve = app.api(&app.api_key("eve", SCOPES));
+    let (status, _) = send(
+        &eve,
+        contact,
+        json!({"channel": "email", "subject": "Hi", "body": "x"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, m) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "Hi", "body": "x"}),
+    )
+    .await;
+    let (status, _) = eve.get(&format!("/api/v1/messages/{}", m["id"])).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let reader = app.api(&app.api_key("bert", "contacts:read"));
+    let (status, _) = send(
+        &reader,
+        contact,
+        json!({"channel": "email", "subject": "Hi", "body": "x"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn mailgun_sends_and_its_signed_events_are_applied_once() {
+    let app = spawn_app().await;
+    let fake = mailgun();
+    let (api, ws, contact) = setup(&app, "mona", "ada@example.com").await;
+    connect_mailgun(&api, ws, &fake).await;
+    let hook = format!("{}/webhooks/mailgun/{ws}", app.url);
+    fake.set_webhook(
+        Some(hook.clone()),
+        vec!["delivered".into(), "opened".into()],
+    );
+
+    let (status, m) = send(&api, contact, json!({"channel": "email", "subject": "Rates for {{first_name}}", "body": "Hello {{first_name}}"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{m}");
+    let id = m["id"].as_i64().unwrap();
+    let m = wait_for(&api, id, 10, |m| {
+        m["status"] == "delivered"
+            && m["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["kind"] == "opened")
+    })
+    .await;
+    assert_eq!(m["provider"], "mailgun");
+    let sent = fake.sent();
+    assert_eq!(sent.len(), 1);
+    let mail = &sent[0];
+    assert_eq!(mail.subject, "Rates for Ada");
+    assert_eq!(mail.to, vec!["ada@example.com".to_owned()]);
+    assert_eq!(
+        mail.variable("pi_crm_message_id"),
+        Some(id.to_string().as_str())
+    );
+    assert!(
+        mail.header("Message-ID")
+            .is_some_and(|v| v.contains(m["message_id_header"].as_str().unwrap()))
+    );
+    assert!(
+        mail.html
+            .as_deref()
+            .is_some_and(|h| h.contains("Hello Ada"))
+    );
+    assert_eq!(
+        m["provider_message_id"].as_str().unwrap(),
+        mail.id.trim_start_matches('<').trim_end_matches('>')
+    );
+    let log = log_summaries(&api, contact).await;
+    for expected in [
+        "Email sent: Rates for Ada",
+        "Email delivered: Rates for Ada",
+        "Email opened: Rates for Ada",
+    ] {
+        assert!(
+            log.iter().any(|s| s == expected),
+            "{expected} missing from {log:?}"
+        );
+    }
+
+    // A repeated delivery of the same event answers 200 and changes nothing.
+    let payload = fake.event_payload("clicked", mail, json!({"url": "https://example.com/rates"}));
+    assert_eq!(fake.post_webhook_async(&hook, &payload).await.unwrap(), 200);
+    assert_eq!(fake.post_webhook_async(&hook, &payload).await.unwrap(), 200);
+    let (_, m) = api.get(&format!("/api/v1/messages/{id}")).await;
+    let clicks = m["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "clicked")
+        .count();
+    assert_eq!(clicks, 1, "applied exactly once: {m}");
+
+    // A forged signature, a stale timestamp and a reused token are refused with 406.
+    let mut forged = fake.event_payload("delivered", mail, json!({}));
+    forged["signature"]["signature"] = json!("00".repeat(32));
+    assert_eq!(fake.post_webhook_async(&hook, &forged).await.unwrap(), 406);
+    let mut replay = fake.event_payload("unsubscribed", mail, json!({}));
+    replay["signature"] = payload["signature"].clone();
+    assert_eq!(fake.post_webhook_async(&hook, &replay).await.unwrap(), 406);
+    let stale = json!({"signature": {"timestamp": "1000000000", "token": "t".repeat(50),
+        "signature": fakes::mailgun::signature(SIGNING_KEY, "1000000000", &"t".repeat(50))},
+        "event-data": {"id": "stale-1", "event": "unsubscribed", "recipient": "ada@example.com"}});
+    assert_eq!(fake.post_webhook_async(&hook, &stale).await.unwrap(), 406);
+    // None of them unsubscribed Ada.
+    let (status, _) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "Still here", "body": "x"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    // Another workspace's path does not take this workspace's events.
+    let other = format!("{}/webhooks/mailgun/{}", app.url, ws + 1000);
+    assert_eq!(
+        fake.post_webhook_async(&other, &fake.event_payload("delivered", mail, json!({})))
+            .await
+            .unwrap(),
+        406
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bounces_and_unsubscribes_stop_later_sends() {
+    let app = spawn_app().await;
+    let fake = mailgun();
+    let (api, ws, contact) = setup(&app, "nina", "ada@example.com").await;
+    let second = add_contact(&api, ws, "Bo", "bo@example.com", "+14155550125").await;
+    connect_mailgun(&api, ws, &fake).await;
+    let hook = format!("{}/webhooks/mailgun/{ws}", app.url);
+
+    let (_, m) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "Hi", "body": "x"}),
+    )
+    .await;
+    let id = m["id"].as_i64().unwrap();
+    wait_for(&api, id, 10, |m| m["status"] == "sent").await;
+    let mail = fake.sent().pop().unwrap();
+    let bounce = fake.event_payload(
+        "failed",
+        &mail,
+        json!({"severity": "permanent", "reason": "generic", "delivery-status": {"code": 550, "description": "No such mailbox"}}),
+    );
+    assert_eq!(fake.post_webhook_async(&hook, &bounce).await.unwrap(), 200);
+    let m = wait_for(&api, id, 5, |m| m["status"] == "bounced").await;
+    assert!(m["events"].to_string().contains("No such mailbox"), "{m}");
+    let (status, body) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "Again", "body": "x"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("bounced"),
+        "{body}"
+    );
+    assert!(
+        log_summaries(&api, contact)
+            .await
+            .iter()
+            .any(|s| s == "Email bounced: Hi")
+    );
+
+    // The unsubscribe link: a GET shows a button (mail scanners follow links), the POST
+    // (also what mail programs send for one-click) unsubscribes.
+    let link = app::messaging::compose::unsubscribe_url(
+        app.app(),
+        domain::ids::WorkspaceId(ws),
+        domain::ids::ContactId(second),
+    );
+    let page = reqwest::get(&link).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let (status, _) = send(
+        &api,
+        second,
+        json!({"channel": "email", "subject": "Before", "body": "x"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "a GET did not unsubscribe");
+    let res = reqwest::Client::new()
+        .post(&link)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (status, body) = send(
+        &api,
+        second,
+        json!({"channel": "email", "subject": "After", "body": "x"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unsubscribed"),
+        "{body}"
+    );
+    // A link with a wrong signature is not found.
+    let forged = format!("{}x", &link[..link.len() - 1]);
+    assert_eq!(
+        reqwest::get(&forged).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn provider_errors_are_retried_or_reported_in_words() {
+    let app = spawn_app().await;
+    let fake = mailgun();
+    let (api, ws, contact) = setup(&app, "paul", "ada@example.com").await;
+    connect_mailgun(&api, ws, &fake).await;
+
+    // 429 with Retry-After, then a server error: retried until it goes, once.
+    fake.fail_next(Failure {
+        status: 429,
+        body: r#"{"message":"slow down"}"#.into(),
+        retry_after: Some(1),
+    });
+    fake.fail_next(Failure {
+        status: 503,
+        body: "unavailable".into(),
+        retry_after: None,
+    });
+    let (_, m) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "Retry me", "body": "x"}),
+    )
+    .await;
+    let id = m["id"].as_i64().unwrap();
+    let m = wait_for(&api, id, 20, |m| m["status"] == "sent").await;
+    assert_eq!(m["attempts"], 3, "{m}");
+    assert_eq!(fake.sent().len(), 1, "sent exactly once");
+    assert_eq!(
+        m["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "retry")
+            .count(),
+        2
+    );
+
+    // A refused key is not retried, and the reason says what to do.
+    fake.fail_next(Failure {
+        status: 401,
+        body: "Forbidden".into(),
+        retry_after: None,
+    });
+    let before = fake.requests();
+    let (_, m) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "Key", "body": "x"}),
+    )
+    .await;
+    let m = wait_for(&api, m["id"].as_i64().unwrap(), 10, |m| {
+        m["status"] == "failed"
+    })
+    .await;
+    assert!(m["last_error"].as_str().unwrap().contains("API key"), "{m}");
+    sleep(1500).await;
+    assert_eq!(
+        fake.requests(),
+        before + 1,
+        "a permanent error is not retried"
+    );
+
+    // A failed message can be sent again by a person.
+    let (status, again) = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/messages/{}/resend", m["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    wait_for(&api, m["id"].as_i64().unwrap(), 10, |m| {
+        m["status"] == "sent"
+    })
+    .await;
+
+    // A bad domain is a settings problem, in words.
+    let (status, body) = api
+        .send(
+            Method::PUT,
+            &format!("/api/v1/workspaces/{ws}/email-provider"),
+            json!({"kind": "mailgun", "domain": "not a domain", "region": "us", "api_key": "k", "webhook_signing_key": "s", "from": "a@b.example"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "domain");
+    let (status, body) = api
+        .send(
+            Method::PUT,
+            &format!("/api/v1/workspaces/{ws}/email-provider"),
+            json!({"kind": "mailgun", "surprise": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    app.stop().await;
+}
+
+/// The real binary, killed with SIGKILL in the middle of a batch: after the restart no
+/// message reached the provider twice, every message is accounted for (sent, or `unknown`
+/// for a person or a provider event to settle), and none is left behind silently.
+#[test]
+fn a_crash_in_the_middle_of_a_batch_sends_nothing_twice_and_drops_nothing() {
+    use domain::ids::ContactId;
+    const N: usize = 60;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(
+        crate::cli::add_user(&data, "carl", crate::harness::PASSWORD)
+            .status
+            .success()
+    );
+    let fake = mailgun();
+    let app = app::App::open(app::Settings::new(data.clone())).unwrap();
+    let user = app::accounts::find_user(&app, "carl").unwrap();
+    let caller = app::Caller::browser(user.id, None);
+    let ws = app::workspaces::create(
+        &app,
+        &caller,
+        app::workspaces::CreateWorkspace {
+            name: "Loans".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .id;
+    app::seed::contacts(&app, &caller, ws, N, 7).unwrap();
+    app::messaging::providers::set_email_provider(
+        &app,
+        &caller,
+        ws,
+        &app::messaging::providers::EmailProviderInput {
+            kind: "mailgun".into(),
+            domain: DOMAIN.into(),
+            region: "us".into(),
+            api_key: "key-fake-mailgun".into(),
+            webhook_signing_key: SIGNING_KEY.into(),
+            from: "Loans <loans@mg.example.test>".into(),
+            base_url: Some(fake.base_url()),
+        },
+    )
+    .unwrap();
+    let ids: Vec<ContactId> = app::contacts::search(
+        &app,
+        &caller,
+        ws,
+        &Default::default(),
+        domain::pagination::PageRequest::new(Some(1), Some(100)),
+    )
+    .unwrap()
+    .items
+    .into_iter()
+    .map(|c| c.id)
+    .collect();
+    let draft = app::messaging::Draft {
+        channel: domain::messaging::Channel::Email,
+        subject: "Rates are down, {{first_name|friend}}".into(),
+        body: "Hello {{first_name|there}}".into(),
+    };
+
+    let server = crate::cli::Server::start(&data, &[]);
+    let outcome =
+        app::messaging::compose::queue_for_many(&app, &caller, ws, &ids, &draft, "crash-test")
+            .unwrap();
+    let queued = outcome.queued;
+    assert!(
+        queued >= N - 5,
+        "most seeded contacts have an email: {outcome:?}"
+    );
+    // Kill it mid-batch: some sent, most not yet.
+    let mut waited = 0;
+    while fake.sent().len() < 10 {
+        std::thread::sleep(Duration::from_millis(10));
+        waited += 1;
+        assert!(waited < 3000, "the worker started sending");
+    }
+    let mut child = server.child;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let at_kill = fake.sent().len();
+    assert!(
+        at_kill < queued,
+        "killed before the batch ended ({at_kill} of {queued})"
+    );
+
+    // Restart: what was in flight becomes unknown, the rest is sent.
+    let server = crate::cli::Server::start(&data, &[]);
+    let statuses = |app: &app::App| -> Vec<(i64, String)> {
+        (1..=(queued as i64 + 5))
+            .filter_map(|id| {
+                app::messaging::compose::get(app, &caller, domain::ids::MessageId(id))
+                    .ok()
+                    .map(|m| (id, m.status.as_str().to_owned()))
+            })
+            .collect()
+    };
+    let mut settled = Vec::new();
+    for _ in 0..300 {
+        settled = statuses(&app);
+        if settled.iter().all(|(_, s)| s != "queued" && s != "sending") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.stop_gracefully();
+    assert_eq!(settled.len(), queued, "every queued message is still there");
+    assert!(
+        settled.iter().all(|(_, s)| s == "sent" || s == "unknown"),
+        "each message is sent or waits for a person, none left queued: {settled:?}"
+    );
+    let unknown: Vec<i64> = settled
+        .iter()
+        .filter(|(_, s)| s == "unknown")
+        .map(|(id, _)| *id)
+        .collect();
+    assert!(
+        unknown.len() <= 1,
+        "only the message in flight is unknown: {unknown:?}"
+    );
+
+    // The provider got each message at most once, and every `sent` message exactly once.
+    let mut at_provider: Vec<i64> = fake
+        .sent()
+        .iter()
+        .map(|m| m.variable("pi_crm_message_id").unwrap().parse().unwrap())
+        .collect();
+    at_provider.sort_unstable();
+    let mut unique = at_provider.clone();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        at_provider.len(),
+        "no message reached Mailgun twice"
+    );
+    for (id, status) in &settled {
+        if status == "sent" {
+            assert!(
+                at_provider.binary_search(id).is_ok(),
+                "message {id} is marked sent and was sent"
+            );
+        }
+    }
+}
