@@ -6,6 +6,7 @@ pub mod compose;
 pub mod events;
 pub mod providers;
 pub mod queue;
+pub mod texts;
 
 pub use compose::Draft;
 pub use queue::QueueSignal;

@@ -285,6 +285,71 @@ pub fn text_window_opens(now: DateTime<Utc>, tz: chrono_tz::Tz) -> DateTime<Utc>
         .unwrap_or_else(|| now + Duration::hours(1))
 }
 
+/// What a text someone sent us asks for, when it is one of the carrier keywords.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKeyword {
+    /// No more texts (STOP and its family, or a plain request to stop).
+    OptOut,
+    /// Texts again (START, UNSTOP, YES).
+    OptIn,
+    /// HELP or INFO: answer with the workspace's help text.
+    Help,
+}
+
+/// Twilio's opt-out keywords (PROVIDERS.md 2.5), plus "OPT OUT", which the FCC counts.
+const OPT_OUT: &[&str] = &[
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "REVOKE",
+    "OPTOUT",
+    "OPT OUT",
+];
+const OPT_IN: &[&str] = &["START", "UNSTOP", "YES"];
+const HELP: &[&str] = &["HELP", "INFO"];
+/// Plain-language requests to stop (the FCC asks that clear ones count as revocation).
+const STOP_PHRASES: &[&str] = &[
+    "STOP TEXTING",
+    "STOP MESSAGING",
+    "STOP SENDING",
+    "DON'T TEXT",
+    "DONT TEXT",
+    "DO NOT TEXT",
+    "NO MORE TEXTS",
+    "UNSUBSCRIBE ME",
+    "REMOVE ME",
+    "TAKE ME OFF",
+];
+
+/// Classifies a text: a keyword must be the whole message (case and punctuation aside), as
+/// carriers require; a clear plain-language request to stop counts too.
+pub fn text_keyword(body: &str) -> Option<TextKeyword> {
+    let normalized: String = body
+        .trim()
+        .trim_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace())
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase()
+        .replace('\u{2019}', "'");
+    if OPT_OUT.contains(&normalized.as_str()) {
+        return Some(TextKeyword::OptOut);
+    }
+    if OPT_IN.contains(&normalized.as_str()) {
+        return Some(TextKeyword::OptIn);
+    }
+    if HELP.contains(&normalized.as_str()) {
+        return Some(TextKeyword::Help);
+    }
+    if normalized.len() <= 80 && STOP_PHRASES.iter().any(|p| normalized.contains(p)) {
+        return Some(TextKeyword::OptOut);
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,6 +381,41 @@ mod tests {
             text_window_opens(at("2026-11-28T05:00:00Z"), la),
             at("2026-11-28T16:00:00Z")
         );
+    }
+
+    #[test]
+    fn keywords_are_whole_messages_and_plain_requests_to_stop_count() {
+        for stop in [
+            "STOP",
+            "stop",
+            " Stop. ",
+            "STOPALL",
+            "unsubscribe",
+            "Cancel",
+            "end",
+            "quit",
+            "revoke",
+            "optout",
+            "opt out",
+        ] {
+            assert_eq!(text_keyword(stop), Some(TextKeyword::OptOut), "{stop}");
+        }
+        for start in ["START", "unstop", "Yes"] {
+            assert_eq!(text_keyword(start), Some(TextKeyword::OptIn), "{start}");
+        }
+        assert_eq!(text_keyword("help"), Some(TextKeyword::Help));
+        assert_eq!(text_keyword("Info?"), Some(TextKeyword::Help));
+        assert_eq!(
+            text_keyword("Please stop texting me"),
+            Some(TextKeyword::OptOut)
+        );
+        assert_eq!(
+            text_keyword("Don\u{2019}t text me again"),
+            Some(TextKeyword::OptOut)
+        );
+        assert_eq!(text_keyword("Can we stop by the house at 5?"), None);
+        assert_eq!(text_keyword("Yes, Tuesday works"), None);
+        assert_eq!(text_keyword(""), None);
     }
 
     #[test]

@@ -845,6 +845,25 @@ pub fn set_do_not_contact(conn: &mut Conn, id: ContactId, value: bool) -> Result
     Ok(())
 }
 
+/// Live contacts in `owner`'s workspaces whose phone is `phone` (E.164): who a text came from.
+pub fn with_phone(
+    conn: &mut Conn,
+    owner: UserId,
+    phone: &str,
+) -> Result<Vec<ContactId>, StorageError> {
+    Ok(contacts::table
+        .inner_join(workspaces::table)
+        .filter(workspaces::owner_user_id.eq(owner.0))
+        .filter(contacts::primary_phone.eq(phone))
+        .filter(contacts::deleted_at.is_null())
+        .order(contacts::id)
+        .select(contacts::id)
+        .load::<i64>(conn)?
+        .into_iter()
+        .map(ContactId)
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

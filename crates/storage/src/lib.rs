@@ -17,6 +17,7 @@ pub mod contacts;
 pub mod custom_fields;
 pub mod db;
 pub mod imports;
+pub mod inbound;
 pub mod lists;
 pub mod messages;
 pub mod providers;

@@ -316,6 +316,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    inbound_messages (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        workspace_id -> Nullable<BigInt>,
+        contact_id -> Nullable<BigInt>,
+        channel -> Text,
+        provider_message_id -> Text,
+        sender -> Text,
+        recipient -> Text,
+        body -> Text,
+        received_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     send_pauses (workspace_id) {
         workspace_id -> BigInt,
         paused_at -> Timestamp,
@@ -374,4 +390,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_receipts,
     suppressions,
     send_pauses,
+    inbound_messages,
 );

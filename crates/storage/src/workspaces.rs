@@ -236,3 +236,15 @@ pub fn get_any(conn: &mut Conn, id: WorkspaceId) -> Result<Workspace, StorageErr
     let owner = owner_of(conn, id)?;
     get(conn, owner, id)
 }
+
+/// The ids of every workspace of `owner`, archived ones too.
+pub fn ids_for_owner(conn: &mut Conn, owner: UserId) -> Result<Vec<WorkspaceId>, StorageError> {
+    Ok(workspaces::table
+        .filter(workspaces::owner_user_id.eq(owner.0))
+        .order(workspaces::id)
+        .select(workspaces::id)
+        .load::<i64>(conn)?
+        .into_iter()
+        .map(WorkspaceId)
+        .collect())
+}

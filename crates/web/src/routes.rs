@@ -55,6 +55,8 @@ pub fn all() -> Vec<RouteDef> {
         route!(GET "/api/v1/openapi.json" Public => api::openapi::document),
         // Signed public endpoints: the provider's HMAC or pi-crm's signed link is the check.
         route!(POST "/webhooks/mailgun/{workspace_id}" Public => webhooks::mailgun),
+        route!(POST "/webhooks/twilio/sms" Public => webhooks::twilio_inbound),
+        route!(POST "/webhooks/twilio/status" Public => webhooks::twilio_status),
         route!(GET "/u/{workspace_id}/{contact_id}/{signature}" Public => webhooks::unsubscribe_page),
         route!(POST "/u/{workspace_id}/{contact_id}/{signature}" Public => webhooks::unsubscribe),
         // Browser pages.
@@ -134,6 +136,8 @@ pub fn all() -> Vec<RouteDef> {
         route!(POST "/w/{workspace_id}/email" Session => pages::messages::save_email),
         route!(POST "/w/{workspace_id}/email/test" Session => pages::messages::test_email),
         route!(GET "/settings/texts" Session => pages::messages::texts_settings),
+        route!(GET "/inbox" Session => pages::messages::inbox),
+        route!(POST "/inbox/{inbound_id}/read" Session => pages::messages::mark_read),
         route!(POST "/settings/texts" Session => pages::messages::save_texts),
         route!(GET "/backups" Session => pages::backups::show),
         route!(POST "/backups" Session => pages::backups::create),

@@ -111,3 +111,85 @@ pub async fn unsubscribe(
         Err(other) => Err(other.into()),
     }
 }
+
+fn twiml(reply: Option<&str>) -> HttpResponse {
+    let body = match reply {
+        Some(text) => format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>{}</Message></Response>",
+            text.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        ),
+        None => "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response />".to_owned(),
+    };
+    HttpResponse::Ok()
+        .content_type("text/xml; charset=utf-8")
+        .body(body)
+}
+
+type TwilioUseCase = fn(
+    &app::App,
+    &str,
+    &[(String, String)],
+    &str,
+    chrono::DateTime<chrono::Utc>,
+) -> Result<app::messaging::texts::TwilioOutcome, AppError>;
+
+async fn twilio(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+    use_case: TwilioUseCase,
+) -> HttpResponse {
+    use app::messaging::texts::TwilioOutcome;
+    let Some(body) = read_limited(payload).await else {
+        return HttpResponse::build(StatusCode::PAYLOAD_TOO_LARGE).finish();
+    };
+    let Ok(params) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
+        return HttpResponse::BadRequest().body("the body is not form-encoded");
+    };
+    let signature = req
+        .headers()
+        .get("X-Twilio-Signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| req.path().to_owned());
+    let result = blocking(&state.app, move |app| {
+        use_case(app, &path, &params, &signature, chrono::Utc::now())
+    })
+    .await;
+    match result {
+        Ok(TwilioOutcome::Reply(reply)) => twiml(reply.as_deref()),
+        Ok(TwilioOutcome::Rejected(why)) => {
+            tracing::warn!(reason = %why, "refused a Twilio webhook");
+            HttpResponse::Forbidden().body(why)
+        }
+        Err(e) => {
+            tracing::error!(cause = %e, "a Twilio webhook could not be applied");
+            HttpResponse::ServiceUnavailable().finish()
+        }
+    }
+}
+
+/// `POST /webhooks/twilio/sms`: a text to one of our numbers; answers TwiML.
+pub async fn twilio_inbound(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    twilio(state, req, payload, app::messaging::texts::inbound).await
+}
+
+/// `POST /webhooks/twilio/status`: a status callback for a text we sent.
+pub async fn twilio_status(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    twilio(state, req, payload, app::messaging::texts::status).await
+}

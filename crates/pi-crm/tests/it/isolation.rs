@@ -27,6 +27,7 @@ struct AliceIds {
     backup_id: i64,
     import_id: i64,
     message_id: i64,
+    inbound_id: i64,
 }
 
 impl AliceIds {
@@ -44,6 +45,7 @@ impl AliceIds {
                 "backup_id" => self.backup_id,
                 "import_id" => self.import_id,
                 "message_id" => self.message_id,
+                "inbound_id" => self.inbound_id,
                 // Fill a username with the user Alice shares with, so a share exists to hit.
                 "username" => {
                     filled = filled.replace("{username}", SHARED_WITH);
@@ -158,10 +160,31 @@ async fn alice(app: &TestApp) -> (AliceIds, crate::harness::Browser) {
         .id
         .0
     };
+    let inbound_id = app
+        .app()
+        .db()
+        .write(|conn| {
+            storage::inbound::insert(
+                conn,
+                &storage::inbound::NewInbound {
+                    user: user.id,
+                    workspace: None,
+                    contact: None,
+                    channel: domain::messaging::Channel::Sms,
+                    provider_message_id: "SM-isolation",
+                    sender: "+14155550142",
+                    recipient: "+14155550100",
+                    body: MARKER,
+                },
+                chrono::Utc::now(),
+            )
+        })
+        .unwrap();
     let ids = AliceIds {
         workspace_id,
         import_id,
         message_id,
+        inbound_id,
         session_id,
         api_key_id: key.key.id.0,
         contact_id: contact.id.0,
@@ -346,6 +369,7 @@ fn the_walker_refuses_an_unknown_kind_of_id() {
         backup_id: 8,
         import_id: 9,
         message_id: 10,
+        inbound_id: 11,
     };
     assert_eq!(ids.fill("/w/{workspace_id}/audit"), "/w/1/audit");
     let unknown = std::panic::catch_unwind(|| ids.fill("/w/{workspace_id}/things/{thing_id}"));

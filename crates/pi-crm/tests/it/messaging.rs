@@ -698,3 +698,246 @@ fn a_crash_in_the_middle_of_a_batch_sends_nothing_twice_and_drops_nothing() {
         }
     }
 }
+
+const SID: &str = "AC0123456789abcdef0123456789abcdef";
+const TOKEN: &str = "fake-twilio-token";
+const OUR_NUMBER: &str = "+14155550100";
+const ADA_PHONE: &str = "+14155550123";
+
+fn twilio() -> fakes::FakeTwilio {
+    fakes::FakeTwilio::start(fakes::TwilioConfig {
+        account_sid: SID.into(),
+        auth_token: TOKEN.into(),
+    })
+    .expect("fake twilio")
+}
+
+/// A time zone where the local hour now is in `hours` (texts wait outside 8 am to 9 pm).
+fn zone_where_hour_is(hours: std::ops::Range<u32>) -> &'static str {
+    use chrono::Timelike;
+    const ZONES: &[&str] = &[
+        "Pacific/Honolulu",
+        "America/Anchorage",
+        "America/Los_Angeles",
+        "America/Denver",
+        "America/Chicago",
+        "America/New_York",
+        "America/Sao_Paulo",
+        "Atlantic/Azores",
+        "Europe/London",
+        "Europe/Paris",
+        "Europe/Athens",
+        "Europe/Moscow",
+        "Asia/Dubai",
+        "Asia/Karachi",
+        "Asia/Dhaka",
+        "Asia/Bangkok",
+        "Asia/Shanghai",
+        "Asia/Tokyo",
+        "Australia/Brisbane",
+        "Pacific/Noumea",
+        "Pacific/Auckland",
+        "Pacific/Kiritimati",
+    ];
+    let now = chrono::Utc::now();
+    ZONES
+        .iter()
+        .copied()
+        .find(|z| {
+            let tz: chrono_tz::Tz = z.parse().unwrap();
+            hours.contains(&now.with_timezone(&tz).hour())
+        })
+        .expect("some zone has that hour now")
+}
+
+async fn connect_twilio(app: &TestApp, api: &Api, ws: i64, fake: &fakes::FakeTwilio, zone: &str) {
+    let (status, body) = api
+        .send(
+            Method::PUT,
+            "/api/v1/sms-provider",
+            json!({"kind": "twilio", "account_sid": SID, "auth_token": TOKEN, "from_number": OUR_NUMBER,
+                   "base_url": fake.base_url(), "public_url": app.url}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        !body.to_string().contains(TOKEN),
+        "the token is never shown back"
+    );
+    let (status, body) = api
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/workspaces/{ws}"),
+            json!({"time_zone": zone, "help_text": "RateReady: rates and loans. Call 415-555-0100."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn texts_go_through_twilio_and_replies_stop_start_and_help_come_back() {
+    let app = spawn_app().await;
+    let fake = twilio();
+    let (api, ws, contact) = setup(&app, "tina", "ada@example.com").await;
+    connect_twilio(&app, &api, ws, &fake, zone_where_hour_is(10..19)).await;
+    fake.set_status_callbacks(vec!["sent".into(), "delivered".into()]);
+
+    let (status, m) = send(
+        &api,
+        contact,
+        json!({"channel": "sms", "body": "Hi {{first_name}}, rates dropped"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{m}");
+    let id = m["id"].as_i64().unwrap();
+    let m = wait_for(&api, id, 10, |m| m["status"] == "delivered").await;
+    let sent = fake.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (sent[0].to.as_str(), sent[0].from.as_str()),
+        (ADA_PHONE, OUR_NUMBER)
+    );
+    assert_eq!(sent[0].body, "Hi Ada, rates dropped");
+    assert_eq!(m["provider_message_id"], sent[0].sid.as_str());
+    assert_eq!(
+        sent[0].status_callback.as_deref(),
+        Some(format!("{}/webhooks/twilio/status", app.url).as_str())
+    );
+    let log = log_summaries(&api, contact).await;
+    assert!(
+        log.iter().any(|s| s == "Text sent") && log.iter().any(|s| s == "Text delivered"),
+        "{log:?}"
+    );
+
+    // A reply lands in the contact's log; one from an unknown number needs attention.
+    let inbound = format!("{}/webhooks/twilio/sms", app.url);
+    let (status, twiml) = fake
+        .inbound_async(&inbound, ADA_PHONE, OUR_NUMBER, "Sounds good, call me")
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{twiml}");
+    assert!(twiml.contains("<Response"), "{twiml}");
+    assert!(
+        log_summaries(&api, contact)
+            .await
+            .iter()
+            .any(|s| s == "Text received")
+    );
+    fake.inbound_async(&inbound, "+14155550999", OUR_NUMBER, "Who is this?")
+        .await
+        .unwrap();
+    let caller = app::Caller::browser(
+        app::accounts::find_user(app.app(), "tina").unwrap().id,
+        None,
+    );
+    let unread = app::messaging::texts::unread(app.app(), &caller).unwrap();
+    assert_eq!(unread.len(), 2);
+    assert!(
+        unread
+            .iter()
+            .any(|m| m.contact_id.is_none() && m.body == "Who is this?")
+    );
+
+    // HELP answers with the workspace's help text.
+    let (_, twiml) = fake
+        .inbound_async(&inbound, ADA_PHONE, OUR_NUMBER, "HELP")
+        .await
+        .unwrap();
+    assert!(twiml.contains("RateReady: rates and loans"), "{twiml}");
+
+    // STOP: sending is refused with the reason, at queue time; START undoes it.
+    fake.inbound_async(&inbound, ADA_PHONE, OUR_NUMBER, "Stop")
+        .await
+        .unwrap();
+    let (status, body) = send(
+        &api,
+        contact,
+        json!({"channel": "sms", "body": "One more?"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("STOP"),
+        "{body}"
+    );
+    fake.inbound_async(&inbound, ADA_PHONE, OUR_NUMBER, "START")
+        .await
+        .unwrap();
+    let (status, body) = send(
+        &api,
+        contact,
+        json!({"channel": "sms", "body": "Welcome back"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    wait_for(&api, body["id"].as_i64().unwrap(), 10, |m| {
+        m["status"] == "delivered"
+    })
+    .await;
+
+    // A forged signature is refused and changes nothing.
+    let forged = reqwest::Client::new()
+        .post(&inbound)
+        .header("X-Twilio-Signature", "bm90IGEgc2lnbmF0dXJl")
+        .form(&[
+            ("MessageSid", "SM00000000000000000000000000000001"),
+            ("From", ADA_PHONE),
+            ("To", OUR_NUMBER),
+            ("Body", "STOP"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let (status, _) = send(
+        &api,
+        contact,
+        json!({"channel": "sms", "body": "Still allowed"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn twilio_opt_outs_and_quiet_hours_hold_texts_back() {
+    let app = spawn_app().await;
+    let fake = twilio();
+    let (api, ws, contact) = setup(&app, "uma", "ada@example.com").await;
+    connect_twilio(&app, &api, ws, &fake, zone_where_hour_is(10..19)).await;
+
+    // Twilio says the number opted out (21610): failed, not retried, and suppressed here too.
+    fake.opt_out(ADA_PHONE);
+    let (_, m) = send(&api, contact, json!({"channel": "sms", "body": "Hello"})).await;
+    let m = wait_for(&api, m["id"].as_i64().unwrap(), 10, |m| {
+        m["status"] == "failed"
+    })
+    .await;
+    assert!(m["last_error"].as_str().unwrap().contains("STOP"), "{m}");
+    let (status, body) = send(&api, contact, json!({"channel": "sms", "body": "Again"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(fake.requests(), 1);
+
+    // At night in the contact's time zone a text waits in the queue.
+    let other = add_contact(&api, ws, "Night", "night@example.com", "+14155550177").await;
+    let (status, body) = api
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/workspaces/{ws}"),
+            json!({"time_zone": zone_where_hour_is(0..6)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, m) = send(&api, other, json!({"channel": "sms", "body": "Late news"})).await;
+    let m = wait_for(&api, m["id"].as_i64().unwrap(), 10, |m| {
+        m["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "waiting")
+    })
+    .await;
+    assert_eq!(m["status"], "queued", "{m}");
+    assert_eq!(fake.requests(), 1, "nothing sent at night");
+    app.stop().await;
+}

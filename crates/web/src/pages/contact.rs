@@ -367,9 +367,15 @@ pub async fn show(
     query: web::Query<TabQuery>,
 ) -> Result<HttpResponse, PageError> {
     let kind = query.tab.as_deref().and_then(LogKind::parse);
-    Ok(html(
-        render(&who, ContactId(path.into_inner()), kind, None, None).await?,
-    ))
+    let id = ContactId(path.into_inner());
+    let page = render(&who, id, kind, None, None).await?;
+    // Seeing the page reads the contact's replies: they leave the Inbox.
+    let caller = who.caller.clone();
+    blocking(&who.state.app, move |app| {
+        app::messaging::texts::mark_contact_read(app, &caller, id)
+    })
+    .await?;
+    Ok(html(page))
 }
 
 pub async fn update(

@@ -256,6 +256,7 @@ fn queue_body(csrf: &str, ws: &Workspace, view: &QueueView, outbox: &[Message]) 
             h1 ."text-2xl font-semibold" { "Messages" }
             a ."btn" href=(format!("/w/{}/email", ws.id)) { "Email settings" }
             a ."btn" href="/settings/texts" { "Text settings" }
+            a ."btn" href="/inbox" { "Inbox" }
         }
         section ."card mb-4 space-y-3" #queue-state {
             div ."flex flex-wrap gap-4 text-sm" {
@@ -811,4 +812,56 @@ pub async fn save_texts(
         )),
         Err(other) => Err(other.into()),
     }
+}
+
+// ---- Replies needing attention ----
+
+pub async fn inbox(who: SignedIn) -> Result<HttpResponse, PageError> {
+    let caller = who.caller.clone();
+    let unread = blocking(&who.state.app, move |app| {
+        app::messaging::texts::unread(app, &caller)
+    })
+    .await?;
+    let page = who
+        .render("Inbox", None, Section::Account, move |chrome| {
+            html! {
+                h1 ."mb-4 text-2xl font-semibold" { "Inbox" }
+                p ."mb-4 text-sm text-slate-700" { "Replies nobody has read yet. Opening the contact reads theirs." }
+                @if unread.is_empty() {
+                    p ."card text-sm text-slate-600" #inbox-empty { "Nothing needs attention." }
+                }
+                ul ."card divide-y divide-slate-200" #inbox {
+                    @for m in &unread {
+                        li ."py-3" data-inbound=(m.id) {
+                            div ."flex flex-wrap items-center gap-2 text-sm" {
+                                span ."rounded bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-900" { "Unread" }
+                                strong { (m.sender) }
+                                span ."text-slate-500" { (when(m.received_at)) }
+                                @if m.contact_id.is_none() { span ."text-red-800" { "No contact has this number" } }
+                            }
+                            p ."mt-1 whitespace-pre-wrap" { (m.body) }
+                            div ."mt-2 flex gap-2" {
+                                @if let Some(c) = m.contact_id {
+                                    a ."btn" href=(format!("/contacts/{c}")) { "Open contact" }
+                                }
+                                form method="post" action=(format!("/inbox/{}/read", m.id)) {
+                                    (csrf_field(&chrome.csrf)) button ."btn" type="submit" { "Mark read" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        })
+        .await?;
+    Ok(html(page))
+}
+
+pub async fn mark_read(who: SignedIn, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
+    let (caller, id) = (who.caller.clone(), path.into_inner());
+    blocking(&who.state.app, move |app| {
+        app::messaging::texts::mark_read(app, &caller, id)
+    })
+    .await?;
+    Ok(see_other("/inbox"))
 }
