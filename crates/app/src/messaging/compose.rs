@@ -548,3 +548,47 @@ pub fn log_kind(channel: Channel) -> LogKind {
         Channel::Sms => LogKind::Text,
     }
 }
+
+/// Marks a contact Do Not Contact (no email, no text from any workspace send) or clears it;
+/// the change goes in the contact's log.
+pub fn set_do_not_contact(
+    app: &App,
+    caller: &Caller,
+    id: ContactId,
+    value: bool,
+) -> Result<(), AppError> {
+    let now = Utc::now();
+    app.db().write(|conn| {
+        let contact = storage::contacts::get(conn, caller.user_id, id)?;
+        if storage::contacts::do_not_contact(conn, id)? == value {
+            return Ok(());
+        }
+        storage::contacts::set_do_not_contact(conn, id, value)?;
+        storage::contact_log::insert(
+            conn,
+            id,
+            &domain::contact_log::NewLogEntry::new(
+                LogKind::System,
+                if value {
+                    "Marked Do Not Contact"
+                } else {
+                    "Do Not Contact cleared"
+                },
+                now,
+            ),
+            Some(caller.user_id),
+            now,
+        )?;
+        storage::contacts::reindex(conn, id)?;
+        storage::audit::insert(
+            conn,
+            &caller
+                .audit("contact.do_not_contact", "contact")
+                .workspace(contact.workspace_id)
+                .entity(id)
+                .after(&serde_json::json!({ "do_not_contact": value })),
+            now,
+        )?;
+        Ok::<_, AppError>(())
+    })
+}

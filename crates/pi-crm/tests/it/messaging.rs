@@ -941,3 +941,85 @@ async fn twilio_opt_outs_and_quiet_hours_hold_texts_back() {
     assert_eq!(fake.requests(), 1, "nothing sent at night");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn writing_to_a_selection_shows_who_is_skipped_before_anything_is_queued() {
+    let app = spawn_app().await;
+    let (api, ws, ada) = setup(&app, "vera", "ada@example.com").await;
+    let bo = add_contact(&api, ws, "Bo", "bo@example.com", "+14155550125").await;
+    let cy = add_contact(&api, ws, "Cy", "", "+14155550126").await;
+    let di = add_contact(&api, ws, "Di", "di@example.com", "+14155550127").await;
+    let caller = app::Caller::browser(
+        app::accounts::find_user(app.app(), "vera").unwrap().id,
+        None,
+    );
+    app::messaging::compose::set_do_not_contact(
+        app.app(),
+        &caller,
+        domain::ids::ContactId(di),
+        true,
+    )
+    .unwrap();
+    let mut browser = app.browser();
+    browser.login("vera", crate::harness::PASSWORD).await;
+
+    let ids = [ada, bo, cy, di].map(|i| i.to_string());
+    let mut fields = vec![("scope", "selected"), ("action", "email")];
+    fields.extend(ids.iter().map(|i| ("ids", i.as_str())));
+    let res = browser
+        .post(&format!("/w/{ws}/contacts/bulk"), &fields)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("id=\"bulk-eligible\">2<"),
+        "two will get it: {page}"
+    );
+    assert!(page.contains("Cy has no email address"), "{page}");
+    assert!(page.contains("Di is marked Do Not Contact"), "{page}");
+    let (_, m) = api.get(&format!("/api/v1/contacts/{ada}/log")).await;
+    assert!(!m.to_string().contains("Outbox"), "nothing queued yet");
+
+    let token = "bulk-token-1";
+    let all = ids.join(",");
+    let form = [
+        ("ids", all.as_str()),
+        ("channel", "email"),
+        ("subject", "News for {{first_name}}"),
+        ("body", "Hello {{first_name|there}}"),
+        ("token", token),
+    ];
+    let res = browser.post(&format!("/w/{ws}/messages/bulk"), &form).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    // A double submit of the same form queues nothing more.
+    let res = browser.post(&format!("/w/{ws}/messages/bulk"), &form).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let view =
+        app::messaging::queue::view(app.app(), &caller, domain::ids::WorkspaceId(ws)).unwrap();
+    let mine: Vec<_> = view
+        .recent
+        .iter()
+        .filter(|m| m.subject.starts_with("News for"))
+        .collect();
+    assert_eq!(mine.len(), 2, "one message each for Ada and Bo");
+    let marketing = mine.iter().find(|m| m.subject == "News for Ada").unwrap();
+    assert!(marketing.marketing);
+    assert!(
+        marketing
+            .headers
+            .iter()
+            .any(|(k, v)| k == "List-Unsubscribe" && v.contains("/u/"))
+            && marketing
+                .headers
+                .iter()
+                .any(|(k, v)| k == "List-Unsubscribe-Post" && v == "List-Unsubscribe=One-Click"),
+        "{:?}",
+        marketing.headers
+    );
+    assert!(
+        marketing.body_text.contains("Unsubscribe: "),
+        "{}",
+        marketing.body_text
+    );
+    app.stop().await;
+}

@@ -269,6 +269,12 @@ fn page_body(
                     }
                     p ."text-xs text-slate-600" { "They see this contact read-only and can save a copy of their own. Nothing else of yours is visible to them." }
                 }
+                @let dnc = l.messaging_notices.iter().any(|n| n == "Do Not Contact");
+                form method="post" action=(format!("/contacts/{}/do-not-contact", c.id)) #do-not-contact {
+                    (csrf_field(csrf))
+                    input type="hidden" name="value" value=(if dnc { "0" } else { "1" });
+                    button ."btn" type="submit" { (if dnc { "Allow emails and texts again" } else { "Mark Do Not Contact" }) }
+                }
                 @if c.deleted_at.is_some() {
                     form method="post" action=(format!("/contacts/{}/restore", c.id)) {
                         (csrf_field(csrf)) button ."btn" type="submit" { "Restore from trash" }

@@ -142,6 +142,8 @@ fn bulk_bar(
                     option value="add_tag" { "Add tag" }
                     option value="remove_tag" { "Remove tag" }
                     option value="set_stage" { "Move to stage" }
+                    option value="email" { "Write an email" }
+                    option value="text" { "Write a text" }
                     option value="export" { "Export as CSV" }
                     option value="trash" { "Move to trash" }
                 }
@@ -155,7 +157,6 @@ fn bulk_bar(
                 select ."input" #bulk-stage name="stage" { @for st in stages { option value=(st.id) { (st.name) } } }
             }
             button ."btn" type="submit" { "Apply" }
-            p ."w-full text-xs text-slate-500" { "Sending email or texts to a selection arrives with messaging." }
         }
     }
 }
@@ -571,6 +572,12 @@ pub fn last_contacted(c: &Contact) -> Markup {
     }
 }
 
+/// Bulk actions that lead somewhere else than back to the table.
+enum Outgoing {
+    Export(app::export::ExportPlan),
+    Write(Vec<ContactId>, domain::messaging::Channel),
+}
+
 /// Runs a bulk action from the contacts table and comes back to the same view.
 pub async fn bulk(
     who: SignedIn,
@@ -610,7 +617,18 @@ pub async fn bulk(
             Target::Ids(ids)
         };
         if action == "export" {
-            return Ok(Err(app::export::plan(app, &caller, id, &target)?));
+            return Ok(Err(Outgoing::Export(app::export::plan(
+                app, &caller, id, &target,
+            )?)));
+        }
+        if action == "email" || action == "text" {
+            let ids = app::bulk::resolve_ids(app, &caller, id, &target)?;
+            let channel = if action == "text" {
+                domain::messaging::Channel::Sms
+            } else {
+                domain::messaging::Channel::Email
+            };
+            return Ok(Err(Outgoing::Write(ids, channel)));
         }
         let action = match action.as_str() {
             "add_tag" => Action::AddTag(tag),
@@ -637,11 +655,14 @@ pub async fn bulk(
             );
             Ok(see_other(&back))
         }
-        Ok(Err(plan)) => Ok(crate::download::csv(
+        Ok(Err(Outgoing::Export(plan))) => Ok(crate::download::csv(
             &who.state.app,
             "contacts.csv",
             move |app, out| app::export::write(app, &plan, true, out),
         )),
+        Ok(Err(Outgoing::Write(ids, channel))) => {
+            crate::pages::messages::bulk_compose(&who, ws, ids, channel).await
+        }
         Err(AppError::Validation(v)) => {
             flash(&who.session, FlashKind::Error, v.message);
             Ok(see_other(&back))

@@ -865,3 +865,218 @@ pub async fn mark_read(who: SignedIn, path: web::Path<i64>) -> Result<HttpRespon
     .await?;
     Ok(see_other("/inbox"))
 }
+
+// ---- Writing to a selection ----
+
+/// The form to write to many contacts: who gets it and who is skipped (with the reason),
+/// before anything is queued, and a live preview for the first of them.
+#[allow(clippy::too_many_arguments)]
+fn bulk_body(
+    csrf: &str,
+    ws: &Workspace,
+    ids: &[ContactId],
+    eligible: usize,
+    skipped: &[app::messaging::compose::Skipped],
+    first: Option<ContactId>,
+    form: &ComposeForm,
+    error: Option<(&str, &str)>,
+) -> Markup {
+    let err = |field: &str| error.filter(|(f, _)| *f == field).map(|(_, m)| m);
+    let general = error
+        .filter(|(f, _)| !["subject", "body"].contains(f))
+        .map(|(_, m)| m);
+    let ids_csv = ids
+        .iter()
+        .map(|i| i.0.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let noun = if form.channel == "sms" {
+        "text"
+    } else {
+        "email"
+    };
+    html! {
+        h1 ."mb-4 text-2xl font-semibold" { "Write " (if noun == "text" { "a text" } else { "an email" }) " to " (ids.len()) " contacts" }
+        section ."card mb-4 space-y-2" #bulk-plan {
+            p { strong #bulk-eligible { (eligible) } " will get it." }
+            @if !skipped.is_empty() {
+                details open[skipped.len() <= 10] {
+                    summary ."cursor-pointer text-sm" { strong #bulk-skipped { (skipped.len()) } " will be skipped:" }
+                    ul ."mt-2 list-disc space-y-1 pl-5 text-sm" {
+                        @for s in skipped.iter().take(200) {
+                            li { a ."underline" href=(format!("/contacts/{}", s.contact_id)) { (s.name) } ": " (s.reason) }
+                        }
+                        @if skipped.len() > 200 { li { "and " (skipped.len() - 200) " more" } }
+                    }
+                }
+            }
+        }
+        form ."card space-y-3" method="post" action=(format!("/w/{}/messages/bulk", ws.id)) #bulk-compose
+            hx-post=[first.map(|c| format!("/contacts/{c}/messages/preview"))]
+            hx-trigger="input changed delay:400ms, change" hx-target="#compose-preview" hx-swap="innerHTML" {
+            (csrf_field(csrf))
+            input type="hidden" name="ids" value=(ids_csv);
+            input type="hidden" name="channel" value=(if noun == "text" { "sms" } else { "email" });
+            input type="hidden" name="token" value=(if form.token.is_empty() { app::secrets::random_token(12) } else { form.token.clone() });
+            (form_error(general))
+            @if noun == "email" {
+                div ."space-y-1" {
+                    label ."label" for="compose-subject" { "Subject" }
+                    input ."input" #compose-subject name="subject" value=(form.subject);
+                    @if let Some(e) = err("subject") { p ."text-sm text-red-700" role="alert" { (e) } }
+                }
+            }
+            div ."space-y-1" {
+                label ."label" for="compose-body" { "Message" }
+                textarea ."input min-h-28" #compose-body name="body" { (form.body) }
+                @if let Some(e) = err("body") { p ."text-sm text-red-700" role="alert" { (e) } }
+                p ."text-xs text-slate-600" { "Placeholders are filled for each contact: " code { "{{first_name|there}}" } ", " code { "{{company}}" } ", custom fields by name." }
+                @if noun == "email" { p ."text-xs text-slate-600" { "Sent as marketing mail: with an unsubscribe link and the workspace's postal address." } }
+            }
+            div #compose-preview ."rounded-md border border-dashed border-slate-300 p-3 text-sm text-slate-600" aria-live="polite" {
+                "The preview for the first contact shows here as you type."
+            }
+            button ."btn btn-primary" type="submit" disabled[eligible == 0] { "Send to " (eligible) }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn bulk_page(
+    who: &SignedIn,
+    ws: Workspace,
+    ids: Vec<ContactId>,
+    form: &ComposeForm,
+    error: Option<(&str, &str)>,
+) -> Result<Markup, PageError> {
+    let channel = Channel::parse(&form.channel).unwrap_or(Channel::Email);
+    let (caller, id, plan_ids) = (who.caller.clone(), ws.id, ids.clone());
+    let (eligible, skipped) = blocking(&who.state.app, move |app| {
+        app::messaging::compose::plan_for_many(app, &caller, id, &plan_ids, channel)
+    })
+    .await?;
+    let first = ids
+        .iter()
+        .copied()
+        .find(|c| !skipped.iter().any(|s| s.contact_id == *c));
+    let body_ws = ws.clone();
+    who.render(
+        "Write to many",
+        Some(ws),
+        Section::Contacts,
+        move |chrome| {
+            bulk_body(
+                &chrome.csrf,
+                &body_ws,
+                &ids,
+                eligible,
+                &skipped,
+                first,
+                form,
+                error,
+            )
+        },
+    )
+    .await
+}
+
+/// From the contacts table's bulk bar: the selection (or all matching) to write to.
+pub async fn bulk_compose(
+    who: &SignedIn,
+    ws: Workspace,
+    ids: Vec<ContactId>,
+    channel: Channel,
+) -> Result<HttpResponse, PageError> {
+    if ids.is_empty() {
+        return Err(PageError::BadRequest(
+            "Tick the contacts to write to, or choose all matching.".into(),
+        ));
+    }
+    let form = ComposeForm {
+        channel: channel.as_str().into(),
+        ..ComposeForm::default()
+    };
+    Ok(html(bulk_page(who, ws, ids, &form, None).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BulkForm {
+    #[serde(default)]
+    ids: String,
+    #[serde(flatten)]
+    compose: ComposeForm,
+}
+
+pub async fn bulk_send(
+    who: SignedIn,
+    path: web::Path<i64>,
+    form: web::Form<BulkForm>,
+) -> Result<HttpResponse, PageError> {
+    let ws = load(&who, path.into_inner()).await?;
+    let form = form.into_inner();
+    let ids: Vec<ContactId> = form
+        .ids
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok().map(ContactId))
+        .collect();
+    let draft = form.compose.draft();
+    let key = match form.compose.token.trim() {
+        "" => format!("bulk:{}", app::secrets::random_token(12)),
+        token => format!("bulk:{token}"),
+    };
+    let (caller, id, send_ids) = (who.caller.clone(), ws.id, ids.clone());
+    match blocking(&who.state.app, move |app| {
+        app::messaging::compose::queue_for_many(app, &caller, id, &send_ids, &draft, &key)
+    })
+    .await
+    {
+        Ok(outcome) => {
+            let mut text = format!(
+                "{} message(s) on their way.",
+                outcome.queued + outcome.already
+            );
+            if !outcome.skipped.is_empty() {
+                text.push_str(&format!(" {} contact(s) skipped.", outcome.skipped.len()));
+            }
+            flash(&who.session, FlashKind::Success, text);
+            Ok(see_other(&format!("/w/{id}/messages")))
+        }
+        Err(AppError::Validation(v)) => Ok(html_unprocessable(
+            bulk_page(&who, ws, ids, &form.compose, Some((&*v.field, &v.message))).await?,
+        )),
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DoNotContactForm {
+    #[serde(default)]
+    value: String,
+}
+
+/// The Do Not Contact switch on a contact's page.
+pub async fn do_not_contact(
+    who: SignedIn,
+    path: web::Path<i64>,
+    form: web::Form<DoNotContactForm>,
+) -> Result<HttpResponse, PageError> {
+    let (caller, id, value) = (
+        who.caller.clone(),
+        ContactId(path.into_inner()),
+        form.value == "1",
+    );
+    blocking(&who.state.app, move |app| {
+        app::messaging::compose::set_do_not_contact(app, &caller, id, value)
+    })
+    .await?;
+    flash(
+        &who.session,
+        FlashKind::Success,
+        if value {
+            "Marked Do Not Contact: no email or text will go to them."
+        } else {
+            "Do Not Contact cleared."
+        },
+    );
+    Ok(see_other(&format!("/contacts/{id}")))
+}
