@@ -3,9 +3,11 @@
 //! unsubscribes that come back.
 
 pub mod compose;
+pub mod connect;
 pub mod events;
 pub mod providers;
 pub mod queue;
+pub mod replies;
 pub mod texts;
 
 pub use compose::Draft;

@@ -23,6 +23,8 @@ pub struct Settings {
     /// The address at which people and providers reach this server from outside
     /// (`PI_CRM_PUBLIC_URL`): unsubscribe links, Twilio callbacks and their signatures.
     pub public_url: Option<String>,
+    /// How often connected Google and Microsoft mailboxes are read for replies.
+    pub mail_poll_interval: Duration,
 }
 
 /// Off-site copies: where, and the passphrase that encrypts them (the owner keeps it; a
@@ -44,6 +46,7 @@ impl Settings {
             backup_keep_days: 30,
             backup_offsite: None,
             public_url: None,
+            mail_poll_interval: Duration::from_secs(120),
         }
     }
 

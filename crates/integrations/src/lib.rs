@@ -7,8 +7,13 @@
 //!
 //! Must not depend on: `storage`, `app`, `web`, diesel or actix. Depends only on `domain`.
 
+pub mod gmail;
+pub mod graph;
 pub mod mailgun;
+pub mod mime;
+pub mod oauth;
 pub mod offsite;
 pub mod outbound;
+pub mod smtp;
 pub mod twilio;
 pub mod webhooks;

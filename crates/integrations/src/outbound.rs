@@ -22,6 +22,9 @@ pub enum SendError {
     /// The account settings are wrong (key refused, domain unknown): fix them, then resend.
     #[error("{message}")]
     Settings { message: String },
+    /// The access token was refused: refresh it and try once more (OAuth providers).
+    #[error("{message}")]
+    Unauthorized { message: String },
 }
 
 impl SendError {

@@ -137,6 +137,9 @@ pub struct ServeArgs {
     /// Twilio callbacks and their signatures), such as https://crm.example.com.
     #[arg(long, env = "PI_CRM_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// How often connected Google and Microsoft mailboxes are read for replies, in seconds.
+    #[arg(long, env = "PI_CRM_MAIL_POLL_SECONDS", default_value_t = 120)]
+    pub mail_poll_seconds: u64,
 }
 
 /// Where backups are copied, and how long they are kept.
@@ -343,6 +346,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => {
             let mut settings = settings(&cli);
             settings.session_idle = Duration::from_secs(args.session_idle_minutes.max(1) * 60);
+            settings.mail_poll_interval = Duration::from_secs(args.mail_poll_seconds.max(10));
             settings.public_url = args
                 .public_url
                 .as_deref()

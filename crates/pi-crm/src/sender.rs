@@ -1,4 +1,4 @@
-//! The send queue's worker thread: settles what a crash left in flight, then sends due
+//! The send queue's worker thread and the reply reader's: settles what a crash left in flight, then sends due
 //! messages, sleeping until the next one falls due or a new one is queued (at most a second,
 //! so a message queued by another process still leaves within moments).
 
@@ -17,6 +17,7 @@ const IDLE: Duration = Duration::from_secs(1);
 pub struct Sender {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    reader: Option<JoinHandle<()>>,
     app: app::App,
 }
 
@@ -38,9 +39,14 @@ impl Sender {
         let thread = std::thread::Builder::new()
             .name("send-queue".into())
             .spawn(move || run(&worker_app, &flag))?;
+        let (flag, reader_app) = (stop.clone(), app.clone());
+        let reader = std::thread::Builder::new()
+            .name("read-replies".into())
+            .spawn(move || read_replies(&reader_app, &flag))?;
         Ok(Self {
             stop,
             thread: Some(thread),
+            reader: Some(reader),
             app,
         })
     }
@@ -49,7 +55,10 @@ impl Sender {
     pub fn stop(mut self) {
         self.stop.store(true, Ordering::SeqCst);
         self.app.queue_signal().notify();
-        if let Some(thread) = self.thread.take() {
+        for thread in [self.thread.take(), self.reader.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = thread.join();
         }
     }
@@ -72,5 +81,27 @@ fn run(app: &app::App, stop: &AtomicBool) {
         if !wait.is_zero() {
             app.queue_signal().wait(wait);
         }
+    }
+}
+
+/// Reads connected mailboxes for replies every `mail_poll_interval`, checking the stop flag
+/// each second so a shutdown is not held up.
+fn read_replies(app: &app::App, stop: &AtomicBool) {
+    let interval = app
+        .settings()
+        .mail_poll_interval
+        .max(Duration::from_secs(1));
+    let mut waited = interval;
+    while !stop.load(Ordering::SeqCst) {
+        if waited >= interval {
+            waited = Duration::ZERO;
+            match app::messaging::replies::poll(app) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(emails = n, "read new replies"),
+                Err(e) => tracing::error!(cause = %e, "could not read replies"),
+            }
+        }
+        std::thread::sleep(Duration::from_secs(1).min(interval));
+        waited += Duration::from_secs(1).min(interval);
     }
 }

@@ -864,6 +864,24 @@ pub fn with_phone(
         .collect())
 }
 
+/// Live contacts of the workspace with this email (lower-cased): who an email came from.
+pub fn with_email(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    email_key: &str,
+) -> Result<Vec<ContactId>, StorageError> {
+    Ok(contacts::table
+        .filter(contacts::workspace_id.eq(workspace.0))
+        .filter(contacts::deleted_at.is_null())
+        .filter(contacts::email_key.eq(email_key))
+        .order(contacts::id)
+        .select(contacts::id)
+        .load::<i64>(conn)?
+        .into_iter()
+        .map(ContactId)
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

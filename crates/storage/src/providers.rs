@@ -74,6 +74,30 @@ pub fn put_email(
     Ok(())
 }
 
+/// Every workspace's email provider of some kinds (the reply reader's round).
+pub fn all_email(
+    conn: &mut Conn,
+    kinds: &[&str],
+) -> Result<Vec<(WorkspaceId, StoredProvider)>, StorageError> {
+    let rows: Vec<(i64, String, String, Option<String>, chrono::NaiveDateTime)> =
+        workspace_email_providers::table
+            .filter(workspace_email_providers::kind.eq_any(kinds))
+            .select((
+                workspace_email_providers::workspace_id,
+                workspace_email_providers::kind,
+                workspace_email_providers::config,
+                workspace_email_providers::secrets_enc,
+                workspace_email_providers::updated_at,
+            ))
+            .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(ws, kind, config, secrets, at)| {
+            (WorkspaceId(ws), stored((kind, config, secrets, at)))
+        })
+        .collect())
+}
+
 pub fn sms(conn: &mut Conn, user: UserId) -> Result<Option<StoredProvider>, StorageError> {
     Ok(user_sms_providers::table
         .find(user.0)

@@ -137,6 +137,8 @@ pub fn all() -> Vec<RouteDef> {
         route!(GET "/w/{workspace_id}/email" Session => pages::messages::email_settings),
         route!(POST "/w/{workspace_id}/email" Session => pages::messages::save_email),
         route!(POST "/w/{workspace_id}/email/test" Session => pages::messages::test_email),
+        route!(POST "/w/{workspace_id}/email/connect" Session => pages::messages::connect),
+        route!(GET "/oauth/callback" Session => pages::messages::oauth_callback),
         route!(GET "/settings/texts" Session => pages::messages::texts_settings),
         route!(GET "/inbox" Session => pages::messages::inbox),
         route!(POST "/inbox/{inbound_id}/read" Session => pages::messages::mark_read),

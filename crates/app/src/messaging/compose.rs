@@ -14,7 +14,7 @@ use domain::workspace::Workspace;
 use serde::Serialize;
 use storage::Conn;
 
-use crate::messaging::providers::{self, EmailSender};
+use crate::messaging::providers;
 use crate::secrets::random_token;
 use crate::{App, AppError, Caller};
 
@@ -514,9 +514,7 @@ fn sender_from(
     user: UserId,
 ) -> Result<String, AppError> {
     Ok(match channel {
-        Channel::Email => match providers::email_sender(app, ws)? {
-            EmailSender::Outbox { from } | EmailSender::Mailgun { from, .. } => from,
-        },
+        Channel::Email => providers::email_sender(app, ws)?.from().to_owned(),
         Channel::Sms => providers::sms_sender(app, user)?
             .map(|s| s.from_number)
             .unwrap_or_else(|| "outbox".into()),

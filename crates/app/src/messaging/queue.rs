@@ -16,7 +16,7 @@ use domain::audit::{Actor, NewAuditEntry};
 use domain::contact_log::NewLogEntry;
 use domain::ids::{MessageId, WorkspaceId};
 use domain::messaging::{self as dm, Channel, Message, MessageStatus, SuppressionReason};
-use integrations::mailgun::MailgunEmail;
+use integrations::mime::OutgoingEmail;
 use integrations::outbound::SendError;
 use integrations::twilio::Text;
 use rand::Rng;
@@ -258,33 +258,25 @@ fn deliver(
     message: &Message,
 ) -> Result<(String, Vec<(String, String)>), SendError> {
     match route {
-        Route::Email(EmailSender::Outbox { from }) => {
-            let mut headers = vec![
-                ("From".to_owned(), from.clone()),
-                ("To".to_owned(), message.recipient.clone()),
-                ("Subject".to_owned(), message.subject.clone()),
-            ];
-            headers.extend(message.headers.iter().cloned());
-            Ok((message.rfc_message_id.clone().unwrap_or_default(), headers))
-        }
-        Route::Email(EmailSender::Mailgun { client, from, .. }) => {
-            let email = MailgunEmail {
-                from: from.clone(),
+        Route::Email(sender) => {
+            let email = OutgoingEmail {
+                from: sender.from().to_owned(),
                 to: message.recipient.clone(),
                 subject: message.subject.clone(),
                 text: message.body_text.clone(),
                 html: message.body_html.clone(),
-                headers: message.headers.clone(),
-                variables: vec![("pi_crm_message_id".into(), message.id.0.to_string())],
-                tags: if message.marketing {
-                    vec!["pi-crm-marketing".into()]
-                } else {
-                    Vec::new()
-                },
+                message_id: message.rfc_message_id.clone(),
+                headers: message
+                    .headers
+                    .iter()
+                    .filter(|(k, _)| !k.eq_ignore_ascii_case("Message-ID"))
+                    .cloned()
+                    .collect(),
             };
-            let id = client.send(&email)?;
+            let id =
+                providers::deliver_email(app, sender, &email, Some(message.id), message.marketing)?;
             let mut headers = vec![
-                ("From".to_owned(), from.clone()),
+                ("From".to_owned(), email.from.clone()),
                 ("To".to_owned(), message.recipient.clone()),
                 ("Subject".to_owned(), message.subject.clone()),
             ];
@@ -300,7 +292,6 @@ fn deliver(
                 .public_url
                 .as_ref()
                 .map(|base| format!("{}/webhooks/twilio/status", base.trim_end_matches('/')));
-            let _ = app;
             let sid = sender.client.send(&Text {
                 from: sender.from_number.clone(),
                 to: message.recipient.clone(),

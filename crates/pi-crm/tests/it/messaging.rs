@@ -594,6 +594,7 @@ fn a_crash_in_the_middle_of_a_batch_sends_nothing_twice_and_drops_nothing() {
             webhook_signing_key: SIGNING_KEY.into(),
             from: "Loans <loans@mg.example.test>".into(),
             base_url: Some(fake.base_url()),
+            ..Default::default()
         },
     )
     .unwrap();

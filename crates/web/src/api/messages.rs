@@ -26,6 +26,17 @@ pub struct EmailProviderJson {
     /// The last characters of the stored API key; the key itself is never shown.
     pub api_key_hint: Option<String>,
     pub has_webhook_signing_key: bool,
+    /// Google and Microsoft: the OAuth client, and the mailbox connected (in the browser).
+    pub client_id: String,
+    pub has_client_secret: bool,
+    pub tenant: String,
+    pub account: Option<String>,
+    /// SMTP.
+    pub host: String,
+    pub port: Option<u16>,
+    pub tls: String,
+    pub username: String,
+    pub has_password: bool,
     pub updated_at: Option<String>,
 }
 
@@ -39,6 +50,15 @@ impl From<app::messaging::providers::EmailProviderView> for EmailProviderJson {
             base_url: v.base_url,
             api_key_hint: v.api_key_hint,
             has_webhook_signing_key: v.has_webhook_signing_key,
+            client_id: v.client_id,
+            has_client_secret: v.has_client_secret,
+            tenant: v.tenant,
+            account: v.account,
+            host: v.host,
+            port: v.port,
+            tls: v.tls,
+            username: v.username,
+            has_password: v.has_password,
             updated_at: v.updated_at.map(|t| t.to_rfc3339()),
         }
     }
@@ -48,7 +68,8 @@ impl From<app::messaging::providers::EmailProviderView> for EmailProviderJson {
 #[derive(Deserialize, ToSchema)]
 #[allow(dead_code)]
 pub struct EmailProviderBody {
-    /// `mailgun` or `outbox` (`google`, `microsoft` and `smtp` come later).
+    /// `mailgun`, `google`, `microsoft`, `smtp` or `outbox`. Google and Microsoft take the
+    /// OAuth client here and are connected in the browser (Connect on the email settings page).
     kind: String,
     domain: Option<String>,
     /// `us` or `eu`.
@@ -57,8 +78,20 @@ pub struct EmailProviderBody {
     webhook_signing_key: Option<String>,
     /// `Name <address@domain>`.
     from: Option<String>,
-    /// Overrides the region's URL (tests, proxies).
+    /// Overrides the provider's URL (tests, proxies).
     base_url: Option<String>,
+    /// Google and Microsoft.
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    /// Microsoft: `common` by default.
+    tenant: Option<String>,
+    /// SMTP.
+    host: Option<String>,
+    port: Option<u16>,
+    /// `starttls` (default), `implicit`, or `none` for a test server on this machine.
+    tls: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
 }
 
 /// Set a workspace's email provider. Secrets are encrypted at rest and never shown back; an

@@ -117,6 +117,15 @@ fn log_entry(e: &LogEntry) -> Markup {
                     span ."ml-auto text-xs text-slate-600" { (when(e.occurred_at)) }
                 }
                 @if !e.body.is_empty() { p ."mt-2 whitespace-pre-line text-sm text-slate-800" { (e.body) } }
+                @if let Some(html) = e.meta.as_ref().and_then(|m| m.get("html")).and_then(|h| h.as_str()) {
+                    details ."mt-2" {
+                        summary ."cursor-pointer text-xs text-blue-700" { "Show the email as it was sent" }
+                        // Cleaned when it arrived, and again here: nothing in it can run or load.
+                        div ."mt-2 overflow-x-auto rounded border border-slate-200 p-3 text-sm" data-email-html {
+                            (maud::PreEscaped(app::messaging::replies::clean_html(html)))
+                        }
+                    }
+                }
             }
         }
     }

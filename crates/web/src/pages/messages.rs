@@ -454,7 +454,106 @@ pub struct EmailForm {
     from: String,
     #[serde(default)]
     base_url: String,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    client_secret: String,
+    #[serde(default)]
+    tenant: String,
+    #[serde(default)]
+    host: String,
+    #[serde(default)]
+    port: String,
+    #[serde(default)]
+    tls: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
 }
+
+impl EmailForm {
+    fn input(&self) -> Result<EmailProviderInput, (&'static str, String)> {
+        let port = match self.port.trim() {
+            "" => None,
+            p => Some(p.parse::<u16>().map_err(|_| {
+                (
+                    "port",
+                    "The port is a number such as 587 or 465.".to_owned(),
+                )
+            })?),
+        };
+        Ok(EmailProviderInput {
+            kind: self.kind.clone(),
+            domain: self.domain.clone(),
+            region: self.region.clone(),
+            api_key: self.api_key.clone(),
+            webhook_signing_key: self.webhook_signing_key.clone(),
+            from: self.from.clone(),
+            base_url: Some(self.base_url.clone()),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            tenant: self.tenant.clone(),
+            host: self.host.clone(),
+            port,
+            tls: self.tls.clone(),
+            username: self.username.clone(),
+            password: self.password.clone(),
+        })
+    }
+}
+
+/// The values shown in the form: what was just typed, else what is stored.
+fn email_value(form: Option<&EmailForm>, view: &EmailProviderView, name: &str) -> String {
+    if let Some(f) = form {
+        return match name {
+            "kind" => f.kind.clone(),
+            "domain" => f.domain.clone(),
+            "region" => f.region.clone(),
+            "from" => f.from.clone(),
+            "base_url" => f.base_url.clone(),
+            "client_id" => f.client_id.clone(),
+            "tenant" => f.tenant.clone(),
+            "host" => f.host.clone(),
+            "port" => f.port.clone(),
+            "tls" => f.tls.clone(),
+            "username" => f.username.clone(),
+            _ => String::new(),
+        };
+    }
+    match name {
+        "kind" => view.kind.as_str().to_owned(),
+        "domain" => view.domain.clone(),
+        "region" => view.region.clone(),
+        "from" => view.from.clone(),
+        "base_url" => view.base_url.clone().unwrap_or_default(),
+        "client_id" => view.client_id.clone(),
+        "tenant" => view.tenant.clone(),
+        "host" => view.host.clone(),
+        "port" => view.port.map(|p| p.to_string()).unwrap_or_default(),
+        "tls" => view.tls.clone(),
+        "username" => view.username.clone(),
+        _ => String::new(),
+    }
+}
+
+const EMAIL_FIELDS: &[&str] = &[
+    "domain",
+    "region",
+    "api_key",
+    "webhook_signing_key",
+    "from",
+    "base_url",
+    "client_id",
+    "client_secret",
+    "tenant",
+    "host",
+    "port",
+    "tls",
+    "username",
+    "password",
+    "to",
+];
 
 fn email_body(
     csrf: &str,
@@ -467,38 +566,49 @@ fn email_body(
 ) -> Markup {
     let err = |field: &str| error.filter(|(f, _)| *f == field).map(|(_, m)| m);
     let general = error
-        .filter(|(f, _)| {
-            ![
-                "domain",
-                "region",
-                "api_key",
-                "webhook_signing_key",
-                "from",
-                "base_url",
-                "to",
-            ]
-            .contains(f)
-        })
+        .filter(|(f, _)| !EMAIL_FIELDS.contains(f))
         .map(|(_, m)| m);
-    let v = |name: &str, current: &str| -> String {
-        form.map(|f| match name {
-            "domain" => f.domain.clone(),
-            "region" => f.region.clone(),
-            "from" => f.from.clone(),
-            "base_url" => f.base_url.clone(),
-            "kind" => f.kind.clone(),
-            _ => String::new(),
-        })
-        .unwrap_or_else(|| current.to_owned())
-    };
-    let kind = v("kind", view.kind.as_str());
-    let input = |name: &'static str, label: &str, current: &str, kind_attr: &str, help: &str| {
+    let kind = email_value(form, view, "kind");
+    let input = |name: &'static str, label: &str, kind_attr: &str, help: String| {
+        let value = if kind_attr == "password" {
+            String::new()
+        } else {
+            email_value(form, view, name)
+        };
         html! {
             div ."space-y-1" {
                 label ."label" for=(format!("email-{name}")) { (label) }
-                input ."input" id=(format!("email-{name}")) name=(name) type=(kind_attr) value=(v(name, current)) autocomplete="off";
+                input ."input" id=(format!("email-{name}")) name=(name) type=(kind_attr) value=(value) autocomplete="off";
                 @if !help.is_empty() { p ."text-xs text-slate-600" { (help) } }
                 @if let Some(e) = err(name) { p ."text-sm text-red-700" role="alert" { (e) } }
+            }
+        }
+    };
+    let stored_hint = |present: bool| {
+        if present {
+            "Stored; leave empty to keep it.".to_owned()
+        } else {
+            String::new()
+        }
+    };
+    let section = |k: EmailProviderKind, body: Markup| {
+        html! {
+            details ."rounded-md border border-slate-200 p-3" open[kind == k.as_str()] data-kind=(k.as_str()) {
+                summary ."cursor-pointer font-medium" { (k.label()) }
+                div ."mt-3 grid gap-3 sm:grid-cols-2" { (body) }
+            }
+        }
+    };
+    let oauth_help = |k: EmailProviderKind| -> Markup {
+        let redirect = format!("{public_url}/oauth/callback");
+        html! {
+            p ."text-xs text-slate-600 sm:col-span-2" {
+                @if k == EmailProviderKind::Google {
+                    "Register an OAuth client (type Web application) in Google Cloud for your Workspace, with the redirect URI "
+                } @else {
+                    "Register an app in Microsoft Entra ID with a client secret and the redirect URI "
+                }
+                code ."break-all" { (redirect) } ". Save, then press Connect to sign in to the mailbox."
             }
         }
     };
@@ -506,40 +616,80 @@ fn email_body(
         h1 ."mb-4 text-2xl font-semibold" { "Email for " (ws.name.as_str()) }
         section ."card mb-4 space-y-2" {
             p { "Now: " strong #email-kind { (view.label) } @if let Some(at) = view.updated_at { span ."text-sm text-slate-600" { " · since " (when(at)) } } }
+            @if matches!(view.kind, EmailProviderKind::Google | EmailProviderKind::Microsoft) {
+                @if let Some(account) = &view.account {
+                    p ."text-sm text-emerald-800" #email-account { "Connected to " strong { (account) } "." }
+                } @else {
+                    p ."text-sm text-amber-800" #email-account { "Not connected yet: press Connect to sign in to the mailbox." }
+                }
+                form method="post" action=(format!("/w/{}/email/connect", ws.id)) {
+                    (csrf_field(csrf))
+                    button ."btn btn-primary" type="submit" #email-connect {
+                        @if view.account.is_some() { "Reconnect" } @else { "Connect " (view.label) }
+                    }
+                }
+            }
         }
         form ."card mb-4 space-y-3" method="post" action=(format!("/w/{}/email", ws.id)) #email-form {
             (csrf_field(csrf))
             (form_error(general))
-            fieldset ."space-y-2" {
+            fieldset ."space-y-1" {
                 legend ."label" { "Send email through" }
-                @for k in [EmailProviderKind::Outbox, EmailProviderKind::Mailgun] {
+                @for k in EmailProviderKind::ALL {
                     label ."flex min-h-11 items-center gap-2" {
                         input ."h-5 w-5" type="radio" name="kind" value=(k.as_str()) checked[kind == k.as_str()];
                         (k.label())
                     }
                 }
-                p ."text-xs text-slate-600" { "Google Workspace, Microsoft 365 and SMTP accounts come next; until then use Mailgun or the Outbox." }
             }
-            div ."grid gap-3 sm:grid-cols-2" {
-                (input("domain", "Mailgun domain", &view.domain, "text", "Such as mg.example.com"))
+            (section(EmailProviderKind::Mailgun, html! {
+                (input("domain", "Mailgun domain", "text", "Such as mg.example.com".into()))
                 div ."space-y-1" {
                     label ."label" for="email-region" { "Region" }
                     select ."input" #email-region name="region" {
-                        @let r = v("region", &view.region);
+                        @let r = email_value(form, view, "region");
                         option value="us" selected[r != "eu"] { "US (api.mailgun.net)" }
                         option value="eu" selected[r == "eu"] { "EU (api.eu.mailgun.net)" }
                     }
                 }
-                (input("from", "From", &view.from, "text", "Such as Ana Lopez <ana@mg.example.com>"))
-                (input("api_key", "Sending API key", "", "password",
-                    &view.api_key_hint.as_ref().map(|h| format!("Stored (ends {h}); leave empty to keep it.")).unwrap_or_default()))
-                (input("webhook_signing_key", "Webhook signing key", "", "password",
-                    if view.has_webhook_signing_key { "Stored; leave empty to keep it." } else { "" }))
-                (input("base_url", "Base URL (optional)", view.base_url.as_deref().unwrap_or(""), "url", "Only for a proxy or a test server."))
+                (input("api_key", "Sending API key", "password",
+                    view.api_key_hint.as_ref().map(|h| format!("Stored (ends {h}); leave empty to keep it.")).unwrap_or_default()))
+                (input("webhook_signing_key", "Webhook signing key", "password", stored_hint(view.has_webhook_signing_key)))
+                p ."text-sm text-slate-700 sm:col-span-2" {
+                    "In Mailgun, point the webhooks (delivered, opened, clicked, unsubscribed, complained, permanent and temporary failures) at "
+                    code ."break-all" #webhook-url { (public_url) "/webhooks/mailgun/" (ws.id) }
+                }
+            }))
+            (section(EmailProviderKind::Google, html! {
+                (oauth_help(EmailProviderKind::Google))
+            }))
+            (section(EmailProviderKind::Microsoft, html! {
+                (input("tenant", "Tenant", "text", "common, organizations, your tenant id or domain".into()))
+                (oauth_help(EmailProviderKind::Microsoft))
+            }))
+            div ."grid gap-3 sm:grid-cols-2" #oauth-client {
+                (input("client_id", "OAuth client ID (Google or Microsoft)", "text", String::new()))
+                (input("client_secret", "OAuth client secret (Google or Microsoft)", "password", stored_hint(view.has_client_secret)))
             }
-            p ."text-sm text-slate-700" {
-                "In Mailgun, point the webhooks (delivered, opened, clicked, unsubscribed, complained, permanent and temporary failures) at "
-                code ."break-all" #webhook-url { (public_url) "/webhooks/mailgun/" (ws.id) }
+            (section(EmailProviderKind::Smtp, html! {
+                (input("host", "Mail server", "text", "Such as smtp.example.com".into()))
+                (input("port", "Port", "number", "587 for STARTTLS, 465 for implicit TLS".into()))
+                div ."space-y-1" {
+                    label ."label" for="email-tls" { "Security" }
+                    select ."input" #email-tls name="tls" {
+                        @let t = email_value(form, view, "tls");
+                        option value="starttls" selected[t != "implicit" && t != "none"] { "STARTTLS (port 587)" }
+                        option value="implicit" selected[t == "implicit"] { "TLS (port 465)" }
+                        option value="none" selected[t == "none"] { "None (a test server on this machine only)" }
+                    }
+                    @if let Some(e) = err("tls") { p ."text-sm text-red-700" role="alert" { (e) } }
+                }
+                (input("username", "Username", "text", String::new()))
+                (input("password", "Password", "password", stored_hint(view.has_password)))
+            }))
+            div ."grid gap-3 sm:grid-cols-2" {
+                (input("from", "From", "text", "Such as Ana Lopez <ana@example.com>; for Google and Microsoft, the connected mailbox when empty".into()))
+                (input("base_url", "Base URL (optional)", "url", "Only for a proxy or a test server.".into()))
             }
             button ."btn btn-primary" type="submit" { "Save" }
         }
@@ -614,14 +764,13 @@ pub async fn save_email(
 ) -> Result<HttpResponse, PageError> {
     let ws = load(&who, path.into_inner()).await?;
     let form = form.into_inner();
-    let input = EmailProviderInput {
-        kind: form.kind.clone(),
-        domain: form.domain.clone(),
-        region: form.region.clone(),
-        api_key: form.api_key.clone(),
-        webhook_signing_key: form.webhook_signing_key.clone(),
-        from: form.from.clone(),
-        base_url: Some(form.base_url.clone()),
+    let input = match form.input() {
+        Ok(input) => input,
+        Err((field, message)) => {
+            return Ok(html_unprocessable(
+                email_page(&who, ws, Some(&form), Some((field, &message)), None).await?,
+            ));
+        }
     };
     let (caller, id) = (who.caller.clone(), ws.id);
     match blocking(&who.state.app, move |app| {
@@ -1079,4 +1228,73 @@ pub async fn do_not_contact(
         },
     );
     Ok(see_other(&format!("/contacts/{id}")))
+}
+
+/// "Connect": off to the provider's consent page.
+pub async fn connect(who: SignedIn, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
+    let ws = load(&who, path.into_inner()).await?;
+    let (caller, id) = (who.caller.clone(), ws.id);
+    match blocking(&who.state.app, move |app| {
+        app::messaging::connect::start(app, &caller, id)
+    })
+    .await
+    {
+        Ok(url) => Ok(see_other(&url)),
+        Err(AppError::Validation(v)) => Ok(html_unprocessable(
+            email_page(&who, ws, None, Some((&*v.field, &v.message)), None).await?,
+        )),
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    error_description: String,
+}
+
+/// Back from the provider's consent page.
+pub async fn oauth_callback(
+    who: SignedIn,
+    query: web::Query<CallbackQuery>,
+) -> Result<HttpResponse, PageError> {
+    let q = query.into_inner();
+    if !q.error.is_empty() {
+        let why = if q.error == "access_denied" {
+            "The connection was cancelled on the sign-in page: nothing changed.".to_owned()
+        } else {
+            format!(
+                "The provider refused the connection: {} {}",
+                q.error, q.error_description
+            )
+        };
+        flash(&who.session, FlashKind::Error, why);
+        return Ok(see_other("/"));
+    }
+    let caller = who.caller.clone();
+    match blocking(&who.state.app, move |app| {
+        app::messaging::connect::finish(app, &caller, &q.state, &q.code)
+    })
+    .await
+    {
+        Ok((ws, account)) => {
+            flash(
+                &who.session,
+                FlashKind::Success,
+                format!("Connected to {account}."),
+            );
+            Ok(see_other(&format!("/w/{ws}/email")))
+        }
+        Err(AppError::Validation(v)) => {
+            flash(&who.session, FlashKind::Error, v.message);
+            Ok(see_other("/"))
+        }
+        Err(other) => Err(other.into()),
+    }
 }
