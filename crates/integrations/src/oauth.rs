@@ -1,7 +1,7 @@
 //! The OAuth 2.0 authorization-code flow with refresh tokens, as Google and Microsoft run it
 //! (PROVIDERS.md 3.1 and 4.1): the consent URL, the code exchange and the refresh, form posts
 //! to a token URL taken from configuration. Small enough that a library would add more than
-//! it saves (decision 0019).
+//! it saves (decision 0017).
 
 use serde::Deserialize;
 
