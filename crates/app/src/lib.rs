@@ -101,6 +101,11 @@ impl App {
                 tracing::info!(archive = %path.display(), "backed up the database before upgrading it");
             }
             db.migrate()?;
+            // A migration may have rebuilt the search index: write the documents again.
+            let written = db.write(storage::contacts::rebuild_search_if_empty)?;
+            if written > 0 {
+                tracing::info!(contacts = written, "rebuilt the search index");
+            }
         }
         Ok(Self {
             db,

@@ -94,6 +94,74 @@ pub fn insert(
     Ok(ContactId(id))
 }
 
+/// The id SQLite would give the next contact. Inside the write transaction nobody else can
+/// insert, so an import can give a batch its ids up front and insert them many at a time.
+pub fn next_id(conn: &mut Conn) -> Result<ContactId, StorageError> {
+    let max: Option<i64> = contacts::table
+        .select(diesel::dsl::max(contacts::id))
+        .first(conn)?;
+    Ok(ContactId(max.unwrap_or(0) + 1))
+}
+
+/// Inserts many contacts with the ids given (from [`next_id`] on), many per statement.
+pub fn insert_many(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    rows: &[(ContactId, BaseFields, ListId)],
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    // Eleven bound values a row; SQLite takes 32,766 per statement.
+    for chunk in rows.chunks(1000) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(id, base, stage)| {
+                let (email, email_key, phone) = base_values(base);
+                (
+                    contacts::id.eq(id.0),
+                    contacts::workspace_id.eq(workspace.0),
+                    contacts::created_on.eq(to_db(now)),
+                    contacts::first_name.eq(&base.first_name),
+                    contacts::last_name.eq(&base.last_name),
+                    contacts::primary_email.eq(email),
+                    contacts::email_key.eq(email_key),
+                    contacts::primary_phone.eq(phone),
+                    contacts::company.eq(&base.company),
+                    contacts::primary_list_id.eq(stage.0),
+                    contacts::updated_at.eq(to_db(now)),
+                )
+            })
+            .collect();
+        diesel::insert_into(contacts::table)
+            .values(values)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Adds many (contact, tag) pairs of one workspace; pairs already there are kept.
+pub fn add_tags(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    pairs: &[(ContactId, ListId)],
+) -> Result<(), StorageError> {
+    for chunk in pairs.chunks(5000) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(contact, tag)| {
+                (
+                    contact_tags::contact_id.eq(contact.0),
+                    contact_tags::list_id.eq(tag.0),
+                    contact_tags::workspace_id.eq(workspace.0),
+                )
+            })
+            .collect();
+        diesel::insert_or_ignore_into(contact_tags::table)
+            .values(values)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 pub fn update_base(
     conn: &mut Conn,
     id: ContactId,
@@ -593,20 +661,91 @@ pub fn reindex(conn: &mut Conn, id: ContactId) -> Result<(), StorageError> {
 }
 
 /// Indexes contacts created in this transaction (an import's batch). Their documents are
-/// read first and written back to back: FTS5 writes its pending terms out at every statement
-/// savepoint, so inserts interleaved with other writes would each become a tiny segment to
-/// merge later, many times slower. New contacts have no notes and no earlier document.
+/// read first, in a few queries for the whole batch, and written back to back: FTS5 writes its
+/// pending terms out at every statement savepoint, so inserts interleaved with other writes
+/// would each become a tiny segment to merge later, many times slower. New contacts have no
+/// notes and no earlier document.
 pub fn index_new(conn: &mut Conn, ids: &[ContactId]) -> Result<(), StorageError> {
-    let mut docs = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(doc) = document(conn, *id, false)? {
-            docs.push((*id, doc));
-        }
-    }
-    for (id, doc) in docs {
+    for (id, doc) in documents(conn, ids, false)? {
         insert_document(conn, id, doc)?;
     }
     Ok(())
+}
+
+/// Writes every contact's search document when the index is empty but contacts exist (after
+/// a migration rebuilt the index). Answers how many were written.
+pub fn rebuild_search_if_empty(conn: &mut Conn) -> Result<usize, StorageError> {
+    if indexed_document_count(conn)? > 0 {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = contacts::table
+        .select(contacts::id)
+        .order(contacts::id)
+        .load(conn)?;
+    let mut written = 0;
+    for chunk in ids.chunks(2_000) {
+        let chunk: Vec<ContactId> = chunk.iter().copied().map(ContactId).collect();
+        for (id, doc) in documents(conn, &chunk, true)? {
+            insert_document(conn, id, doc)?;
+            written += 1;
+        }
+    }
+    Ok(written)
+}
+
+/// The search documents of many contacts at once (see [`document`]), in id order.
+fn documents(
+    conn: &mut Conn,
+    ids: &[ContactId],
+    notes: bool,
+) -> Result<Vec<(ContactId, String)>, StorageError> {
+    use std::collections::BTreeMap;
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(5_000) {
+        let raw: Vec<i64> = chunk.iter().map(|c| c.0).collect();
+        let rows: Vec<ContactRow> = contacts::table
+            .filter(contacts::id.eq_any(&raw))
+            .order(contacts::id)
+            .select(ContactRow::as_select())
+            .load(conn)?;
+        let mut extra: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+        let values: Vec<(i64, String)> = contact_values::table
+            .filter(contact_values::contact_id.eq_any(&raw))
+            .select((contact_values::contact_id, contact_values::value_text))
+            .load(conn)?;
+        for (id, text) in values {
+            extra.entry(id).or_default().push(text);
+        }
+        if notes {
+            let bodies: Vec<(i64, String)> = contact_log::table
+                .filter(contact_log::contact_id.eq_any(&raw))
+                .filter(contact_log::kind.eq_any(["note", "call"]))
+                .select((contact_log::contact_id, contact_log::body))
+                .load(conn)?;
+            for (id, body) in bodies {
+                extra.entry(id).or_default().push(body);
+            }
+        }
+        for row in rows {
+            let id = row.id;
+            let mut parts = base_parts(row);
+            parts.extend(extra.remove(&id).unwrap_or_default());
+            out.push((ContactId(id), parts.join(" ")));
+        }
+    }
+    Ok(out)
+}
+
+/// The base fields' part of a search document.
+fn base_parts(row: ContactRow) -> Vec<String> {
+    let mut parts = vec![row.first_name, row.last_name, row.company];
+    if let Some(email) = row.primary_email {
+        parts.push(email);
+    }
+    if let Some(phone) = row.primary_phone {
+        parts.extend(phone_spellings(&phone));
+    }
+    parts
 }
 
 fn insert_document(conn: &mut Conn, id: ContactId, doc: String) -> Result<(), StorageError> {
@@ -628,13 +767,7 @@ fn document(conn: &mut Conn, id: ContactId, notes: bool) -> Result<Option<String
     else {
         return Ok(None);
     };
-    let mut parts = vec![row.first_name, row.last_name, row.company];
-    if let Some(email) = row.primary_email {
-        parts.push(email);
-    }
-    if let Some(phone) = row.primary_phone {
-        parts.extend(phone_spellings(&phone));
-    }
+    let mut parts = base_parts(row);
     let values: Vec<String> = contact_values::table
         .filter(contact_values::contact_id.eq(id.0))
         .select(contact_values::value_text)
@@ -1009,6 +1142,61 @@ mod tests {
         assert_eq!(purged, [id]);
         assert_eq!(db.read(indexed_document_count).unwrap(), 0);
         assert_eq!((find(false), find(true)), (0, 0));
+    }
+
+    #[test]
+    fn an_emptied_search_index_is_rebuilt_with_every_contact() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::Db::open_in(dir.path()).unwrap();
+        db.migrate().unwrap();
+        let (ws, lists) = workspace(&db, "alice");
+        let now = Utc::now();
+        let base = |name: &str| BaseFields {
+            first_name: name.into(),
+            primary_phone: Some(
+                domain::values::PhoneNumber::parse("(415) 555-0123", Default::default()).unwrap(),
+            ),
+            ..Default::default()
+        };
+        let ids = db
+            .write(|c| {
+                let a = insert(c, ws, &base("Monalisa"), lists[0], now)?;
+                let b = insert(c, ws, &base("Leonardo"), lists[0], now)?;
+                index_new(c, &[a, b])?;
+                Ok::<_, StorageError>([a, b])
+            })
+            .unwrap();
+        let find = |text: &str| {
+            let q = ContactQuery {
+                text: Some(text.into()),
+                ..Default::default()
+            };
+            db.read(|c| search(c, ws, &q, PageRequest::default()))
+                .unwrap()
+                .total
+        };
+        assert_eq!(
+            (find("mona"), find("leo"), find("555"), find("4155550123")),
+            (1, 1, 2, 2)
+        );
+        // As after the migration that rebuilt the index: empty, with contacts in the tables.
+        db.write(|c| {
+            diesel::sql_query("DELETE FROM contacts_fts")
+                .execute(c)
+                .map_err(StorageError::from)
+        })
+        .unwrap();
+        assert_eq!(find("mona"), 0);
+        assert_eq!(db.write(rebuild_search_if_empty).unwrap(), ids.len());
+        assert_eq!(
+            (find("mona"), find("leo"), find("555"), find("mo")),
+            (1, 1, 2, 1)
+        );
+        assert_eq!(
+            db.write(rebuild_search_if_empty).unwrap(),
+            0,
+            "only when empty"
+        );
     }
 
     #[test]

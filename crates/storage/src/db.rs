@@ -155,13 +155,17 @@ impl Db {
         // FULL commit on any connection (the import's own "done", at the latest) covers, as
         // the WAL is written in order. A power cut may lose the last batches, never half of
         // one, and the import is then undone at the next start anyway.
+        // Statement journals (kept for each multi-row statement, in case it must be undone
+        // alone) go to memory rather than a temporary file.
         conn.batch_execute(&format!(
-            "PRAGMA cache_size = -{}; PRAGMA synchronous = NORMAL;",
+            "PRAGMA cache_size = -{}; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;",
             cache_mib * 1024
         ))
         .map_err(StorageError::from)?;
         let result = Self::write_on(&mut conn, f);
-        let _ = conn.batch_execute("PRAGMA cache_size = -2000; PRAGMA synchronous = FULL;");
+        let _ = conn.batch_execute(
+            "PRAGMA cache_size = -2000; PRAGMA synchronous = FULL; PRAGMA temp_store = DEFAULT;",
+        );
         result
     }
 

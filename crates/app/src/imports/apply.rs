@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use domain::contact::Contact;
+use domain::contact::{BaseFields, Contact};
 use domain::contact_log::{LogKind, NewLogEntry};
 use domain::custom_field::{FieldValue, StoredValue};
 use domain::ids::{ContactId, CustomFieldId, ImportId, ListId, UserId, WorkspaceId};
@@ -142,7 +142,12 @@ impl Before {
 #[derive(Default)]
 pub struct Pending {
     pub created: Vec<ContactId>,
+    /// The new contacts themselves, inserted many at a time by [`Writer::flush`].
+    contacts: Vec<(ContactId, BaseFields, ListId)>,
+    tags: Vec<(ContactId, ListId)>,
     values: Vec<(ContactId, CustomFieldId, StoredValue)>,
+    /// The id the next new contact gets (known once the batch's transaction holds the lock).
+    next_id: Option<i64>,
 }
 
 /// What one import run writes with: who, where, from which file.
@@ -194,10 +199,16 @@ impl Writer<'_> {
             Some(name) => lists.find_or_make(conn, self.caller, ListKind::Primary, name, now)?,
             None => lists.default_stage,
         };
-        let id = contacts::insert(conn, self.workspace, &draft.base, stage, now)?;
+        let next = match pending.next_id {
+            Some(next) => next,
+            None => contacts::next_id(conn)?.0,
+        };
+        pending.next_id = Some(next + 1);
+        let id = ContactId(next);
+        pending.contacts.push((id, draft.base.clone(), stage));
         for tag in &draft.tags {
             let tag = lists.find_or_make(conn, self.caller, ListKind::Secondary, tag, now)?;
-            contacts::add_tag(conn, self.workspace, id, tag)?;
+            pending.tags.push((id, tag));
         }
         for (index, value) in &draft.values {
             pending
@@ -219,14 +230,17 @@ impl Writer<'_> {
         Ok(id)
     }
 
-    /// Writes what the batch's new contacts wait for: custom values, the "Imported from" log
-    /// entries, the change records, then their search documents (which read the values).
+    /// Writes the batch's new contacts and what they wait for: tags, custom values, the
+    /// "Imported from" log entries, the change records, then their search documents (which
+    /// read the values).
     pub fn flush(
         &self,
         conn: &mut Conn,
         pending: &mut Pending,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {
+        contacts::insert_many(conn, self.workspace, &pending.contacts, now)?;
+        contacts::add_tags(conn, self.workspace, &pending.tags)?;
         contacts::insert_values(conn, &pending.values)?;
         storage::contact_log::insert_many(
             conn,
@@ -244,6 +258,8 @@ impl Writer<'_> {
         contacts::index_new(conn, &pending.created)?;
         pending.values.clear();
         pending.created.clear();
+        pending.contacts.clear();
+        pending.tags.clear();
         Ok(())
     }
 
