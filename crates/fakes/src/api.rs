@@ -344,9 +344,12 @@ mod tests {
 
     #[test]
     fn redirects_keep_existing_query_and_fragment() {
-        let response = redirect("http://x.test/cb?a=1#top", &[("code", "4/0A b"), ("state", "s")]);
+        let response = redirect(
+            "http://x.test/cb?a=1#top",
+            &[("code", "4/0A b"), ("state", "s")],
+        );
         assert_eq!(
-            response.headers()[header::LOCATION],
+            response.headers().get(header::LOCATION).unwrap(),
             "http://x.test/cb?a=1&code=4%2F0A+b&state=s#top"
         );
     }

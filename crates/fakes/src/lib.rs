@@ -1,18 +1,29 @@
-//! Loopback fakes of the providers pi-crm talks to (Mailgun and Twilio), for black-box tests and
-//! for a local demo (`pi-crm-fakes`). Each fake is a real HTTP server on 127.0.0.1 that speaks
-//! the provider's wire format (PROVIDERS.md sections 1 and 2), records what it was sent, answers
-//! scripted failures, and sends signed webhooks back the way the provider does.
+//! Loopback fakes of the providers pi-crm talks to (Mailgun, Twilio, Google Workspace, Microsoft
+//! 365 and an SMTP submission server), for black-box tests and for a local demo
+//! (`pi-crm-fakes`). Each HTTP fake is a real server on 127.0.0.1 that speaks the provider's wire
+//! format (PROVIDERS.md sections 1 to 4), records what it was sent, answers scripted failures,
+//! and sends signed webhooks back the way the provider does; the SMTP fake is a plain-TCP
+//! server on 127.0.0.1.
 //!
 //! Invariant: this crate depends on no pi-crm crate. It computes signatures and builds payloads
 //! on its own, so it can catch the mistakes of the code it tests instead of sharing them.
 
+mod api;
+mod mime;
 mod server;
 
+pub mod google;
 pub mod mailgun;
+pub mod microsoft;
+pub mod smtp;
 pub mod twilio;
 
-// The crate's façade: tests name the fakes as `fakes::FakeMailgun` and `fakes::FakeTwilio`.
+// The crate's façade: tests name the fakes as `fakes::FakeMailgun`, `fakes::FakeTwilio`, ...
+pub use api::{Consent, RecordedRequest};
+pub use google::{FakeGoogle, GmailMessage, GoogleConfig};
 pub use mailgun::{FakeMailgun, MailgunConfig, MailgunMessage};
+pub use microsoft::{FakeMicrosoft, GraphMessage, MicrosoftConfig};
+pub use smtp::{FakeSmtp, SmtpAuth, SmtpConfig, SmtpMessage, TokenCheck};
 pub use twilio::{FakeTwilio, TwilioConfig, TwilioMessage};
 
 /// A scripted answer to the next send, instead of the normal one. It is used once.

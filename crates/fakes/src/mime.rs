@@ -7,8 +7,8 @@
 
 use base64::Engine as _;
 use base64::alphabet;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use chrono::{DateTime, Utc};
 
 /// Standard base64 that accepts input with or without `=` padding.
@@ -407,7 +407,10 @@ pub(crate) fn valid_address(address: &str) -> bool {
 
 /// A Message-ID without its angle brackets and surrounding space, for comparisons.
 pub(crate) fn bare_id(id: &str) -> &str {
-    id.trim().trim_start_matches('<').trim_end_matches('>').trim()
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
 }
 
 /// `<id>` whether or not `id` already has its brackets.

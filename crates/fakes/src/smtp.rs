@@ -90,7 +90,9 @@ impl SmtpMessage {
 
     /// The first `text/html` part, decoded.
     pub fn html(&self) -> Option<String> {
-        mime::parse(&self.data).find("text/html").map(mime::Part::text)
+        mime::parse(&self.data)
+            .find("text/html")
+            .map(mime::Part::text)
     }
 }
 
@@ -102,7 +104,7 @@ pub struct SmtpAuth {
     pub username: String,
     pub accepted: bool,
     /// For a refused XOAUTH2: whether the client answered the `334` challenge with the empty
-    /// line the protocol asks for. `None` otherwise.
+    /// line the protocol asks for. `None` otherwise, and until the client answered.
     pub empty_reply_to_challenge: Option<bool>,
 }
 
@@ -422,10 +424,15 @@ async fn serve(conn: &mut Conn, shared: &Shared) -> io::Result<()> {
                 return Ok(());
             }
             "STARTTLS" => {
-                conn.reply("502 5.5.1 STARTTLS is not offered: this fake is plain TCP (TLS mode none)")
-                    .await?;
+                conn.reply(
+                    "502 5.5.1 STARTTLS is not offered: this fake is plain TCP (TLS mode none)",
+                )
+                .await?;
             }
-            "" => conn.reply("500 5.5.2 Syntax error, command unrecognized").await?,
+            "" => {
+                conn.reply("500 5.5.2 Syntax error, command unrecognized")
+                    .await?
+            }
             _ => conn.reply("502 5.5.1 Unrecognized command").await?,
         }
     }
@@ -485,11 +492,9 @@ async fn auth(
                     None => return Ok(()),
                 },
             };
-            match decode(&response).map(|text| {
-                text.split('\0')
-                    .map(str::to_owned)
-                    .collect::<Vec<String>>()
-            }) {
+            match decode(&response)
+                .map(|text| text.split('\0').map(str::to_owned).collect::<Vec<String>>())
+            {
                 Some(fields) if fields.len() == 3 => Credentials::Password {
                     user: fields[1].clone(),
                     password: fields[2].clone(),
@@ -564,7 +569,7 @@ async fn auth(
         }
     };
 
-    let mut record = SmtpAuth {
+    let record = SmtpAuth {
         mechanism: mechanism.clone(),
         username: username.clone(),
         accepted,
@@ -584,12 +589,18 @@ async fn auth(
         Credentials::Token { .. } | Credentials::Malformed => {
             // Gmail's failure path (PROVIDERS.md 3.3): a 334 challenge with an error JSON, the
             // client's (empty) line, then 535.
+            let index = {
+                let mut state = lock(&shared.state);
+                state.auths.push(record);
+                state.auths.len() - 1
+            };
             conn.reply(&format!("334 {}", STANDARD.encode(XOAUTH2_ERROR)))
                 .await?;
             let answer = conn.line().await?;
-            record.empty_reply_to_challenge =
-                Some(matches!(&answer, Line::Text(line) if line.is_empty()));
-            lock(&shared.state).auths.push(record);
+            if !matches!(answer, Line::Closed) {
+                lock(&shared.state).auths[index].empty_reply_to_challenge =
+                    Some(matches!(&answer, Line::Text(line) if line.is_empty()));
+            }
             if matches!(answer, Line::Closed) {
                 return Ok(());
             }
@@ -604,7 +615,8 @@ async fn auth(
                 conn.reply("550 5.7.30 Basic authentication is not supported for Client Submission")
                     .await
             } else {
-                conn.reply("535 5.7.8 Username and Password not accepted").await
+                conn.reply("535 5.7.8 Username and Password not accepted")
+                    .await
             }
         }
     }
@@ -787,11 +799,8 @@ async fn data(
         mechanism,
     };
     lock(&shared.state).sent.push(message);
-    conn.reply(&format!(
-        "250 2.0.0 OK {:x} - gsmtp",
-        rand::random::<u64>()
-    ))
-    .await
+    conn.reply(&format!("250 2.0.0 OK {:x} - gsmtp", rand::random::<u64>()))
+        .await
 }
 
 #[cfg(test)]

@@ -1,14 +1,19 @@
-//! `pi-crm-fakes`: runs the fake Mailgun and Twilio on loopback for a local demo of pi-crm,
-//! prints what to paste into pi-crm's settings, and waits for Ctrl-C.
+//! `pi-crm-fakes`: runs the fake Mailgun and Twilio on loopback for a local demo of pi-crm, and
+//! on request the fake Google Workspace, Microsoft 365 and SMTP server too; prints what to
+//! paste into pi-crm's settings, and waits for Ctrl-C.
 //!
 //! Keys come from the environment (`FAKE_MAILGUN_API_KEY`, `FAKE_MAILGUN_DOMAIN`,
-//! `FAKE_MAILGUN_SIGNING_KEY`, `FAKE_TWILIO_ACCOUNT_SID`, `FAKE_TWILIO_AUTH_TOKEN`) or fixed
-//! defaults, so settings saved once keep working across restarts.
+//! `FAKE_MAILGUN_SIGNING_KEY`, `FAKE_TWILIO_ACCOUNT_SID`, `FAKE_TWILIO_AUTH_TOKEN`,
+//! `FAKE_GOOGLE_CLIENT_ID`, ...; see the usage text) or fixed defaults, so settings saved once
+//! keep working across restarts.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use fakes::{FakeMailgun, FakeTwilio, MailgunConfig, TwilioConfig};
+use fakes::{
+    FakeGoogle, FakeMailgun, FakeMicrosoft, FakeSmtp, FakeTwilio, GoogleConfig, MailgunConfig,
+    MicrosoftConfig, SmtpConfig, TwilioConfig,
+};
 
 const USAGE: &str = "\
 Usage: pi-crm-fakes [OPTIONS]
@@ -21,10 +26,17 @@ Options:
   --twilio-statuses LIST     status callbacks after each SMS with a StatusCallback
                              (default: sent,delivered; `none` for none; `undelivered:30007`
                              adds ErrorCode=30007)
+  --google-port PORT         also run the fake Google (OAuth + Gmail API), e.g. 18083
+  --microsoft-port PORT      also run the fake Microsoft 365 (login + Graph), e.g. 18084
+  --smtp-port PORT           also run the fake SMTP server (plain TCP), e.g. 2525
+                             (these three start only when asked; 0 = any free port)
   -h, --help                 this text
 
 Environment: FAKE_MAILGUN_API_KEY, FAKE_MAILGUN_DOMAIN, FAKE_MAILGUN_SIGNING_KEY,
-FAKE_TWILIO_ACCOUNT_SID, FAKE_TWILIO_AUTH_TOKEN override the default keys.";
+FAKE_TWILIO_ACCOUNT_SID, FAKE_TWILIO_AUTH_TOKEN, FAKE_GOOGLE_CLIENT_ID,
+FAKE_GOOGLE_CLIENT_SECRET, FAKE_GOOGLE_ACCOUNT, FAKE_MICROSOFT_TENANT,
+FAKE_MICROSOFT_CLIENT_ID, FAKE_MICROSOFT_CLIENT_SECRET, FAKE_MICROSOFT_ACCOUNT,
+FAKE_SMTP_USERNAME, FAKE_SMTP_PASSWORD override the defaults.";
 
 struct Options {
     mailgun_port: u16,
@@ -32,6 +44,9 @@ struct Options {
     mailgun_webhook: Option<String>,
     mailgun_events: Vec<String>,
     twilio_statuses: Vec<String>,
+    google_port: Option<u16>,
+    microsoft_port: Option<u16>,
+    smtp_port: Option<u16>,
 }
 
 fn main() -> ExitCode {
@@ -62,6 +77,9 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
         mailgun_webhook: None,
         mailgun_events: vec!["delivered".into()],
         twilio_statuses: vec!["sent".into(), "delivered".into()],
+        google_port: None,
+        microsoft_port: None,
+        smtp_port: None,
     };
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -85,6 +103,9 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
             "--mailgun-webhook" => options.mailgun_webhook = Some(value),
             "--mailgun-events" => options.mailgun_events = list(&value),
             "--twilio-statuses" => options.twilio_statuses = list(&value),
+            "--google-port" => options.google_port = Some(port()?),
+            "--microsoft-port" => options.microsoft_port = Some(port()?),
+            "--smtp-port" => options.smtp_port = Some(port()?),
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -146,6 +167,7 @@ fn run(options: Options) -> std::io::Result<()> {
             options.twilio_statuses.join(", ")
         )
     };
+    let extra = Extra::start(&options, loopback)?;
     println!(
         "\
 pi-crm fakes are running. Paste these into pi-crm's settings:
@@ -162,7 +184,7 @@ Twilio
   Account SID          {sid}
   Auth token           {token}
   Status callbacks     {statuses}
-
+{extra}
 Try from a shell:
   curl -s {mg}/_fake/messages
   curl -s -X POST {mg}/_fake/events -H 'Content-Type: application/json' \\
@@ -172,13 +194,15 @@ Try from a shell:
        -d '{{\"url\":\"http://127.0.0.1:8080/YOUR/TWILIO/WEBHOOK\",\"from\":\"+15558675310\",\"to\":\"+15017122661\",\"body\":\"STOP\"}}'
   curl -s -X POST {tw}/_fake/status -H 'Content-Type: application/json' \\
        -d '{{\"status\":\"undelivered\",\"error_code\":\"30007\"}}'
-
+{extra_tries}
 Ctrl-C stops.",
         api_key = mailgun_config.api_key,
         domain = mailgun_config.domain,
         signing_key = mailgun_config.webhook_signing_key,
         sid = twilio_config.account_sid,
         token = twilio_config.auth_token,
+        extra = extra.settings(),
+        extra_tries = extra.tries(),
     );
 
     tokio::runtime::Builder::new_current_thread()
@@ -186,8 +210,175 @@ Ctrl-C stops.",
         .build()?
         .block_on(tokio::signal::ctrl_c())?;
     println!("stopping");
-    drop((mailgun, twilio));
+    drop((mailgun, twilio, extra));
     Ok(())
+}
+
+/// The fakes started only on request, with their settings.
+struct Extra {
+    google: Option<(FakeGoogle, GoogleConfig)>,
+    microsoft: Option<(FakeMicrosoft, MicrosoftConfig)>,
+    smtp: Option<(FakeSmtp, SmtpConfig)>,
+}
+
+impl Extra {
+    fn start(options: &Options, loopback: impl Fn(u16) -> SocketAddr) -> std::io::Result<Extra> {
+        let google = match options.google_port {
+            Some(port) => {
+                let config = GoogleConfig {
+                    client_id: env_or(
+                        "FAKE_GOOGLE_CLIENT_ID",
+                        "fake-client-id.apps.googleusercontent.com",
+                    ),
+                    client_secret: env_or("FAKE_GOOGLE_CLIENT_SECRET", "GOCSPX-fake-google-secret"),
+                };
+                let fake = FakeGoogle::start_on(config.clone(), loopback(port))
+                    .map_err(|err| with_context(err, "starting the fake Google"))?;
+                fake.set_account(&env_or(
+                    "FAKE_GOOGLE_ACCOUNT",
+                    fakes::google::DEFAULT_ACCOUNT,
+                ));
+                Some((fake, config))
+            }
+            None => None,
+        };
+        let microsoft = match options.microsoft_port {
+            Some(port) => {
+                let config = MicrosoftConfig {
+                    tenant: env_or("FAKE_MICROSOFT_TENANT", "common"),
+                    client_id: env_or(
+                        "FAKE_MICROSOFT_CLIENT_ID",
+                        "00000000-0000-0000-0000-00000000f4ce",
+                    ),
+                    client_secret: env_or("FAKE_MICROSOFT_CLIENT_SECRET", "fake~microsoft~secret"),
+                };
+                let fake = FakeMicrosoft::start_on(config.clone(), loopback(port))
+                    .map_err(|err| with_context(err, "starting the fake Microsoft 365"))?;
+                fake.set_account(&env_or(
+                    "FAKE_MICROSOFT_ACCOUNT",
+                    fakes::microsoft::DEFAULT_ACCOUNT,
+                ));
+                Some((fake, config))
+            }
+            None => None,
+        };
+        let smtp = match options.smtp_port {
+            Some(port) => {
+                let config = SmtpConfig {
+                    username: env_or("FAKE_SMTP_USERNAME", "owner@loanfactory.test"),
+                    password: env_or("FAKE_SMTP_PASSWORD", "fake-smtp-password"),
+                    oauth_token: None,
+                };
+                let fake = FakeSmtp::start_on(config.clone(), loopback(port))
+                    .map_err(|err| with_context(err, "starting the fake SMTP server"))?;
+                // XOAUTH2 takes the access tokens the fake providers issue.
+                if let Some((google, _)) = &google {
+                    fake.accept_tokens(google.smtp_token_check());
+                }
+                if let Some((microsoft, _)) = &microsoft {
+                    fake.accept_tokens(microsoft.smtp_token_check());
+                }
+                Some((fake, config))
+            }
+            None => None,
+        };
+        Ok(Extra {
+            google,
+            microsoft,
+            smtp,
+        })
+    }
+
+    /// The settings blocks, each after an empty line.
+    fn settings(&self) -> String {
+        let mut out = String::new();
+        if let Some((fake, config)) = &self.google {
+            out.push_str(&format!(
+                "
+Google Workspace (consent is approved at once; any redirect URI)
+  Client ID            {id}
+  Client secret        {secret}
+  Authorization URL    {authorize}
+  Token URL            {token}
+  Gmail API base URL   {base}
+  Mailbox              {account}
+",
+                id = config.client_id,
+                secret = config.client_secret,
+                authorize = fake.authorize_url(),
+                token = fake.token_url(),
+                base = fake.base_url(),
+                account = fake.account(),
+            ));
+        }
+        if let Some((fake, config)) = &self.microsoft {
+            out.push_str(&format!(
+                "
+Microsoft 365 (consent is approved at once; any redirect URI)
+  Tenant               {tenant}
+  Client ID            {id}
+  Client secret        {secret}
+  Login base URL       {base}
+  Token URL            {token}
+  Graph base URL       {base}
+  Mailbox              {account}
+",
+                tenant = config.tenant,
+                id = config.client_id,
+                secret = config.client_secret,
+                base = fake.base_url(),
+                token = fake.token_url(),
+                account = fake.account(),
+            ));
+        }
+        if let Some((fake, config)) = &self.smtp {
+            let oauth = match (&self.google, &self.microsoft) {
+                (None, None) => "not accepted (start --google-port or --microsoft-port too)",
+                _ => {
+                    "access tokens of the fakes above (Google: https://mail.google.com/; Microsoft: SMTP.Send)"
+                }
+            };
+            out.push_str(&format!(
+                "
+SMTP
+  Host                 {host}
+  Port                 {port}
+  Security (TLS mode)  none (plain TCP, loopback only)
+  Username             {user}
+  Password             {password}
+  XOAUTH2              {oauth}
+",
+                host = fake.host(),
+                port = fake.port(),
+                user = config.username,
+                password = config.password,
+            ));
+        }
+        out
+    }
+
+    /// Shell lines to deliver replies to the fake mailboxes.
+    fn tries(&self) -> String {
+        let mut out = String::new();
+        let body = "{\"from\":\"alice@example.com\",\"subject\":\"Re: Hello\",\"text\":\"Thanks!\",\"in_reply_to\":\"last\"}";
+        for (name, base) in [
+            (
+                "Gmail",
+                self.google.as_ref().map(|(fake, _)| fake.base_url()),
+            ),
+            (
+                "Microsoft 365",
+                self.microsoft.as_ref().map(|(fake, _)| fake.base_url()),
+            ),
+        ] {
+            if let Some(base) = base {
+                out.push_str(&format!(
+                    "  curl -s {base}/_fake/messages\n  curl -s -X POST {base}/_fake/inbound -H 'Content-Type: application/json' \\\n       -d '{body}'   # a reply in {name}\n"
+                ));
+            }
+        }
+        out
+    }
 }
 
 fn with_context(err: std::io::Error, what: &str) -> std::io::Error {
