@@ -1024,3 +1024,369 @@ async fn writing_to_a_selection_shows_who_is_skipped_before_anything_is_queued()
     );
     app.stop().await;
 }
+
+/// Runs the reply reader once, as its thread would (it makes blocking calls).
+async fn read_replies(app: &TestApp) -> usize {
+    let handle = app.app().clone();
+    tokio::task::spawn_blocking(move || app::messaging::replies::poll(&handle))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Connects the workspace's OAuth mailbox the way a person does: Connect, the provider's
+/// consent page (the fake approves at once), and back to pi-crm's callback.
+async fn connect_in_browser(browser: &mut crate::harness::Browser, ws: i64) -> String {
+    let res = browser.post(&format!("/w/{ws}/email/connect"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let consent = crate::harness::location(&res);
+    let res = browser.client.get(&consent).send().await.unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::FOUND,
+        "the fake's consent page approves"
+    );
+    let back = crate::harness::location(&res);
+    assert!(
+        back.starts_with(&format!("{}/oauth/callback?", browser.base)),
+        "{back}"
+    );
+    let res = browser.client.get(&back).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    crate::harness::location(&res)
+}
+
+#[tokio::test]
+async fn google_workspace_connects_in_the_browser_sends_through_gmail_and_reads_replies() {
+    let app = spawn_app().await;
+    let google = fakes::FakeGoogle::start(fakes::GoogleConfig {
+        client_id: "pi-crm-client.apps.googleusercontent.com".into(),
+        client_secret: "google-secret".into(),
+    })
+    .unwrap();
+    let (api, ws, contact) = setup(&app, "gina", "ada@example.com").await;
+    let (status, body) = api
+        .send(
+            Method::PUT,
+            &format!("/api/v1/workspaces/{ws}/email-provider"),
+            json!({"kind": "google", "client_id": "pi-crm-client.apps.googleusercontent.com",
+                   "client_secret": "google-secret", "base_url": google.base_url()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["account"], Value::Null, "not connected yet");
+    // Before connecting, a send fails with what to do.
+    let (_, m) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "Early", "body": "x"}),
+    )
+    .await;
+    let m = wait_for(&api, m["id"].as_i64().unwrap(), 10, |m| {
+        m["status"] == "failed"
+    })
+    .await;
+    assert!(m["last_error"].as_str().unwrap().contains("connect"), "{m}");
+
+    let mut browser = app.browser();
+    browser.login("gina", crate::harness::PASSWORD).await;
+    let landed = connect_in_browser(&mut browser, ws).await;
+    assert_eq!(landed, format!("/w/{ws}/email"));
+    let (_, body) = api
+        .get(&format!("/api/v1/workspaces/{ws}/email-provider"))
+        .await;
+    assert_eq!(body["account"], google.account(), "{body}");
+    let consent = google.consents().pop().unwrap();
+    assert_eq!(consent.param("access_type"), Some("offline"));
+    assert!(consent.scope.contains("gmail.send") && consent.scope.contains("gmail.readonly"));
+
+    let (_, m) = send(&api, contact, json!({"channel": "email", "subject": "Rates for {{first_name}}", "body": "Hello {{first_name}}"})).await;
+    let m = wait_for(&api, m["id"].as_i64().unwrap(), 10, |m| {
+        m["status"] == "sent"
+    })
+    .await;
+    let sent = google.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].subject, "Rates for Ada");
+    assert_eq!(sent[0].to.len(), 1);
+    assert!(sent[0].to[0].contains("ada@example.com"), "{:?}", sent[0].to);
+    assert_eq!(
+        sent[0].message_id,
+        format!("<{}>", m["message_id_header"].as_str().unwrap())
+    );
+    assert_eq!(m["provider_message_id"], sent[0].id.as_str());
+    assert!(sent[0].html().is_some_and(|h| h.contains("Hello Ada")) && sent[0].text().is_some());
+
+    // An access token refused is refreshed once and the send goes through.
+    google.expire_access_tokens();
+    let (_, m) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "Second", "body": "x"}),
+    )
+    .await;
+    wait_for(&api, m["id"].as_i64().unwrap(), 10, |m| {
+        m["status"] == "sent"
+    })
+    .await;
+    assert_eq!(google.sent().len(), 2);
+
+    // Replies: read incrementally, logged on the contact with their HTML cleaned, unread.
+    assert_eq!(read_replies(&app).await, 0);
+    google.deliver_inbound(
+        "Ada <ADA@example.com>",
+        "Re: Rates for Ada",
+        "Yes please, call me",
+        Some("<p>Yes <b>please</b></p><script>alert(1)</script><img src=\"https://t.example/p.gif\">"),
+        Some(&sent[0].message_id),
+    );
+    google.deliver_inbound("stranger@example.net", "Hello?", "Who are you", None, None);
+    assert_eq!(read_replies(&app).await, 2);
+    assert_eq!(read_replies(&app).await, 0, "each email is taken once");
+    let (_, log) = api.get(&format!("/api/v1/contacts/{contact}/log")).await;
+    let reply = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["summary"] == "Email received: Re: Rates for Ada")
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(reply["body"], "Yes please, call me");
+    let html = reply["meta"]["html"].as_str().unwrap();
+    assert!(
+        html.contains("<b>please</b>") && !html.contains("script") && !html.contains("<img"),
+        "{html}"
+    );
+    let caller = app::Caller::browser(
+        app::accounts::find_user(app.app(), "gina").unwrap().id,
+        None,
+    );
+    let unread = app::messaging::texts::unread(app.app(), &caller).unwrap();
+    assert_eq!(unread.len(), 2);
+    assert!(
+        unread
+            .iter()
+            .any(|m| m.contact_id.is_none() && m.sender == "stranger@example.net")
+    );
+    // Opening the contact reads the reply.
+    let (status, page) = browser.get_text(&format!("/contacts/{contact}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Show the email as it was sent") && !page.contains("alert(1)"));
+    assert_eq!(
+        app::messaging::texts::unread(app.app(), &caller)
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Gmail forgot the history: the reader carries on from now.
+    google.expire_history();
+    assert_eq!(read_replies(&app).await, 0);
+    google.deliver_inbound("ada@example.com", "Re: again", "Another", None, None);
+    assert_eq!(read_replies(&app).await, 1);
+
+    // The connection revoked: sends fail with "reconnect", they are not retried forever.
+    google.revoke_refresh_tokens();
+    google.expire_access_tokens();
+    let (_, m) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "Revoked", "body": "x"}),
+    )
+    .await;
+    let m = wait_for(&api, m["id"].as_i64().unwrap(), 10, |m| {
+        m["status"] == "failed"
+    })
+    .await;
+    assert!(
+        m["last_error"].as_str().unwrap().contains("reconnect"),
+        "{m}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn microsoft_365_connects_sends_through_graph_and_reads_replies_by_delta() {
+    let app = spawn_app().await;
+    let ms = fakes::FakeMicrosoft::start(fakes::MicrosoftConfig {
+        tenant: "contoso.example".into(),
+        client_id: "11111111-2222-3333-4444-555555555555".into(),
+        client_secret: "ms-secret".into(),
+    })
+    .unwrap();
+    let (api, ws, contact) = setup(&app, "mike", "ada@example.com").await;
+    let (status, body) = api
+        .send(
+            Method::PUT,
+            &format!("/api/v1/workspaces/{ws}/email-provider"),
+            json!({"kind": "microsoft", "client_id": "11111111-2222-3333-4444-555555555555",
+                   "client_secret": "ms-secret", "tenant": "contoso.example", "base_url": ms.base_url()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    ms.deliver_inbound("old@example.com", "Before pi-crm", "old mail", None, None);
+    let mut browser = app.browser();
+    browser.login("mike", crate::harness::PASSWORD).await;
+    connect_in_browser(&mut browser, ws).await;
+    let (_, body) = api
+        .get(&format!("/api/v1/workspaces/{ws}/email-provider"))
+        .await;
+    assert_eq!(body["account"], ms.account(), "{body}");
+
+    let (_, m) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "Hello {{first_name}}", "body": "From Graph"}),
+    )
+    .await;
+    let m = wait_for(&api, m["id"].as_i64().unwrap(), 10, |m| {
+        m["status"] == "sent"
+    })
+    .await;
+    let sent = ms.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].subject, "Hello Ada");
+    assert!(
+        sent[0].mime.is_some(),
+        "sent in MIME form, which keeps our headers"
+    );
+    assert_eq!(
+        sent[0].internet_message_id,
+        format!("<{}>", m["message_id_header"].as_str().unwrap())
+    );
+
+    // The first round only notes where the inbox is; new mail after that is taken in.
+    assert_eq!(
+        read_replies(&app).await,
+        0,
+        "mail from before the connection is not a reply"
+    );
+    ms.deliver_inbound("ada@example.com", "Re: Hello Ada", "Thanks!", None, None);
+    assert_eq!(read_replies(&app).await, 1);
+    assert!(
+        log_summaries(&api, contact)
+            .await
+            .iter()
+            .any(|s| s == "Email received: Re: Hello Ada")
+    );
+    assert_eq!(read_replies(&app).await, 0);
+
+    // Throttled: retried after Retry-After, once.
+    ms.fail_next(fakes::microsoft::throttled(1));
+    let (_, m) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "Throttled", "body": "x"}),
+    )
+    .await;
+    let m = wait_for(&api, m["id"].as_i64().unwrap(), 15, |m| {
+        m["status"] == "sent"
+    })
+    .await;
+    assert_eq!(m["attempts"], 2, "{m}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn smtp_sends_with_a_password_and_reports_the_servers_answers() {
+    let app = spawn_app().await;
+    let smtp = fakes::FakeSmtp::start(fakes::SmtpConfig {
+        username: "ana@example.com".into(),
+        password: "app-password".into(),
+        oauth_token: None,
+    })
+    .unwrap();
+    let (api, ws, contact) = setup(&app, "sara", "ada@example.com").await;
+    let put = |password: &str| {
+        json!({"kind": "smtp", "host": "127.0.0.1", "port": smtp.port(), "tls": "none",
+               "username": "ana@example.com", "password": password, "from": "Ana <ana@example.com>"})
+    };
+    // TLS may only be off for a server on this machine.
+    let (status, body) = api
+        .send(Method::PUT, &format!("/api/v1/workspaces/{ws}/email-provider"),
+              json!({"kind": "smtp", "host": "smtp.example.com", "tls": "none", "from": "a@example.com"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "tls");
+    let (status, body) = api
+        .send(
+            Method::PUT,
+            &format!("/api/v1/workspaces/{ws}/email-provider"),
+            put("app-password"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["has_password"].as_bool(), body["host"].as_str()),
+        (Some(true), Some("127.0.0.1"))
+    );
+
+    let (_, m) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "By SMTP", "body": "Hello {{first_name}}"}),
+    )
+    .await;
+    let m = wait_for(&api, m["id"].as_i64().unwrap(), 10, |m| {
+        m["status"] == "sent"
+    })
+    .await;
+    let sent = smtp.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].envelope_from, "ana@example.com");
+    assert_eq!(sent[0].recipients, vec!["ada@example.com".to_owned()]);
+    assert_eq!(
+        sent[0].header("Message-ID"),
+        Some(format!("<{}>", m["message_id_header"].as_str().unwrap()).as_str())
+    );
+    assert!(sent[0].text().is_some_and(|t| t.contains("Hello Ada")));
+
+    // 451 is tried again; 550 is final, with the server's words.
+    smtp.fail_next_rcpt(451, "4.7.1 Try again later");
+    let (_, m) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "Later", "body": "x"}),
+    )
+    .await;
+    wait_for(&api, m["id"].as_i64().unwrap(), 15, |m| {
+        m["status"] == "sent"
+    })
+    .await;
+    smtp.fail_next_rcpt(550, "5.1.1 No such user");
+    let (_, m) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "Never", "body": "x"}),
+    )
+    .await;
+    let m = wait_for(&api, m["id"].as_i64().unwrap(), 10, |m| {
+        m["status"] == "failed"
+    })
+    .await;
+    assert!(
+        m["last_error"].as_str().unwrap().contains("No such user"),
+        "{m}"
+    );
+
+    // A wrong password is a settings problem, said so.
+    let (status, _) = api
+        .send(
+            Method::PUT,
+            &format!("/api/v1/workspaces/{ws}/email-provider"),
+            put("wrong"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, m) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "Wrong", "body": "x"}),
+    )
+    .await;
+    let m = wait_for(&api, m["id"].as_i64().unwrap(), 10, |m| {
+        m["status"] == "failed"
+    })
+    .await;
+    assert!(m["last_error"].as_str().unwrap().contains("sign-in"), "{m}");
+    app.stop().await;
+}
