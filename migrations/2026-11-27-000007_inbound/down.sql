@@ -1,1 +1,2 @@
+DROP INDEX message_contents_by_rfc_id;
 DROP TABLE inbound_messages;

@@ -17,3 +17,5 @@ CREATE TABLE inbound_messages (
 );
 CREATE INDEX inbound_unread ON inbound_messages(user_id, read_at);
 CREATE INDEX inbound_by_contact ON inbound_messages(contact_id);
+-- A reply names the message it answers by its Message-ID.
+CREATE INDEX message_contents_by_rfc_id ON message_contents(rfc_message_id) WHERE rfc_message_id IS NOT NULL;

@@ -141,7 +141,7 @@ impl Graph {
         let url = match link {
             Some(l) => l.to_owned(),
             None => format!(
-                "{}/v1.0/me/mailFolders/inbox/messages/delta?$select=id,subject,from,body,internetMessageId,receivedDateTime",
+                "{}/v1.0/me/mailFolders/inbox/messages/delta?$select=id,subject,from,body,internetMessageId,internetMessageHeaders,receivedDateTime",
                 self.api_base
             ),
         };
@@ -191,7 +191,24 @@ impl Graph {
                                     .trim_end_matches('>')
                                     .to_owned()
                             }),
-                            in_reply_to: None,
+                            in_reply_to: m["internetMessageHeaders"].as_array().and_then(
+                                |headers| {
+                                    headers.iter().find_map(|h| {
+                                        h["name"]
+                                            .as_str()?
+                                            .eq_ignore_ascii_case("In-Reply-To")
+                                            .then(|| {
+                                                h["value"]
+                                                    .as_str()
+                                                    .unwrap_or_default()
+                                                    .trim()
+                                                    .trim_start_matches('<')
+                                                    .trim_end_matches('>')
+                                                    .to_owned()
+                                            })
+                                    })
+                                },
+                            ),
                         }
                     })
                     .collect()

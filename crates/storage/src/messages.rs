@@ -173,6 +173,22 @@ pub fn find_by_provider_id(
         .transpose()
 }
 
+/// The message of a workspace that carried this Message-ID (what a reply's In-Reply-To names).
+pub fn find_by_rfc_id(
+    conn: &mut Conn,
+    ws: WorkspaceId,
+    rfc_message_id: &str,
+) -> Result<Option<MessageId>, StorageError> {
+    Ok(messages::table
+        .inner_join(message_contents::table)
+        .filter(messages::workspace_id.eq(ws.0))
+        .filter(message_contents::rfc_message_id.eq(rfc_message_id))
+        .select(messages::id)
+        .first::<i64>(conn)
+        .optional()?
+        .map(MessageId))
+}
+
 /// Messages due now in workspaces whose sending is not paused, oldest first.
 pub fn due(conn: &mut Conn, now: DateTime<Utc>, limit: i64) -> Result<Vec<Message>, StorageError> {
     let paused = send_pauses::table.select(send_pauses::workspace_id);

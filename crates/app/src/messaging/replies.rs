@@ -249,6 +249,12 @@ fn take(
             },
             now,
         )?;
+        // A reply to one of our messages: noted on that message too.
+        if let Some(parent) = email.in_reply_to.as_deref()
+            && let Some(message) = storage::messages::find_by_rfc_id(conn, ws, parent)?
+        {
+            storage::messages::add_event(conn, message, "replied", &email.subject, now)?;
+        }
         for contact in &contacts {
             storage::contact_log::insert(
                 conn,

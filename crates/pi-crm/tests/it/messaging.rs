@@ -1105,11 +1105,16 @@ async fn google_workspace_connects_in_the_browser_sends_through_gmail_and_reads_
         m["status"] == "sent"
     })
     .await;
+    let first_id = m["id"].clone();
     let sent = google.sent();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].subject, "Rates for Ada");
     assert_eq!(sent[0].to.len(), 1);
-    assert!(sent[0].to[0].contains("ada@example.com"), "{:?}", sent[0].to);
+    assert!(
+        sent[0].to[0].contains("ada@example.com"),
+        "{:?}",
+        sent[0].to
+    );
     assert_eq!(
         sent[0].message_id,
         format!("<{}>", m["message_id_header"].as_str().unwrap())
@@ -1260,8 +1265,19 @@ async fn microsoft_365_connects_sends_through_graph_and_reads_replies_by_delta()
         0,
         "mail from before the connection is not a reply"
     );
-    ms.deliver_inbound("ada@example.com", "Re: Hello Ada", "Thanks!", None, None);
+    ms.deliver_inbound(
+        "ada@example.com",
+        "Re: Hello Ada",
+        "Thanks!",
+        None,
+        Some(&sent[0].internet_message_id),
+    );
     assert_eq!(read_replies(&app).await, 1);
+    let (_, answered) = api.get(&format!("/api/v1/messages/{}", m["id"])).await;
+    assert!(
+        answered["events"].to_string().contains("replied"),
+        "{answered}"
+    );
     assert!(
         log_summaries(&api, contact)
             .await
