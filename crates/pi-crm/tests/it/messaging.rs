@@ -1148,6 +1148,15 @@ async fn google_workspace_connects_in_the_browser_sends_through_gmail_and_reads_
     google.deliver_inbound("stranger@example.net", "Hello?", "Who are you", None, None);
     assert_eq!(read_replies(&app).await, 2);
     assert_eq!(read_replies(&app).await, 0, "each email is taken once");
+    let (_, first) = api.get(&format!("/api/v1/messages/{first_id}")).await;
+    assert!(
+        first["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "replied"),
+        "the reply is noted on the message it answers: {first}"
+    );
     let (_, log) = api.get(&format!("/api/v1/contacts/{contact}/log")).await;
     let reply = log["items"]
         .as_array()
