@@ -186,4 +186,17 @@
   });
   document.addEventListener('DOMContentLoaded', syncShownWhen);
   document.addEventListener('htmx:afterSettle', syncShownWhen);
+
+  // (f) Choosing an option opens its section and closes the others: a radio with
+  // data-opens="group" opens the <details data-section="group" data-kind="its value">.
+  // Without script every section can still be opened by hand.
+  document.addEventListener('change', function (e) {
+    var radio = e.target;
+    if (!radio || radio.type !== 'radio' || !radio.hasAttribute('data-opens')) return;
+    var group = radio.getAttribute('data-opens');
+    var sections = document.querySelectorAll('details[data-section="' + group + '"]');
+    for (var i = 0; i < sections.length; i++) {
+      sections[i].open = sections[i].getAttribute('data-kind') === radio.value;
+    }
+  });
 })();

@@ -1,5 +1,6 @@
-// Shared helpers for the browser tests: a private pi-crm server per test file, a headless
-// Chromium, a record of console errors / page errors / CSP violations, and screenshots.
+// Shared helpers for the browser tests: a private pi-crm server per test file, the loopback
+// fakes of Mailgun and Twilio, a headless Chromium, a record of console errors / page errors /
+// CSP violations, and screenshots.
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
@@ -81,6 +82,65 @@ export async function startServer() {
     },
   };
 }
+
+/**
+ * Starts `$PI_CRM_FAKES_BIN` (the loopback fake Mailgun and Twilio) with `args`, e.g.
+ * `['--mailgun-webhook', url, '--mailgun-events', 'delivered,opened']`; both fakes take a
+ * free port unless `args` names one. Resolves to { mailgun, twilio, log(), stop() } once it
+ * has printed both base URLs. Default keys: see MAILGUN_FAKE.
+ */
+export async function startFakes(args = []) {
+  const bin = process.env.PI_CRM_FAKES_BIN;
+  assert.ok(bin, 'PI_CRM_FAKES_BIN must point at the pi-crm-fakes binary (cargo xtask browser sets it)');
+  const child = spawn(bin, ['--mailgun-port', '0', '--twilio-port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = [];
+  child.stderr.setEncoding('utf8').on('data', (chunk) => output.push(chunk));
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+
+  // It prints a "Mailgun" section, then a "Twilio" one, each with an "API base URL" line.
+  const lines = createInterface({ input: child.stdout });
+  const started = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`pi-crm-fakes did not start in ${STARTUP_TIMEOUT_MS} ms:\n${output.join('')}`)), STARTUP_TIMEOUT_MS);
+    const urls = {};
+    let section = null;
+    lines.on('line', (line) => {
+      output.push(line + '\n');
+      if (/^(Mailgun|Twilio)\s*$/.test(line)) section = line.trim().toLowerCase();
+      const m = /^\s*API base URL\s+(http:\/\/127\.0\.0\.1:\d+)\s*$/.exec(line);
+      if (m && section) urls[section] = m[1];
+      if (urls.mailgun && urls.twilio) { clearTimeout(timer); resolve(urls); }
+    });
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`pi-crm-fakes exited (code ${code}, signal ${signal}) before starting:\n${output.join('')}`));
+    });
+  });
+  let urls;
+  try {
+    urls = await started;
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+
+  return {
+    ...urls,
+    log: () => output.join(''),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGINT'); // it waits for Ctrl-C
+        const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(killer);
+      }
+    },
+  };
+}
+
+/** The keys the fake Mailgun accepts by default (see crates/fakes/src/bin/pi-crm-fakes.rs). */
+export const MAILGUN_FAKE = { apiKey: 'key-fake-mailgun', domain: 'mg.example.test', signingKey: 'fake-signing-key' };
 
 export async function launchBrowser() {
   return chromium.launch({

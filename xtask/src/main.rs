@@ -23,7 +23,7 @@ Usage: cargo xtask <COMMAND> [ARGS...]
 
 Checks and builds:
   ci              Run every check and test: fmt, clippy, cargo test, browser tests
-  browser         Run only the browser tests (builds the release binary first)
+  browser         Run only the browser tests (builds the release binaries first)
   assets          npm ci in web-assets/, then cargo build -p web (builds the CSS)
   bench           Start-up time and memory of the release binary (see docs/benchmarks.md)
 
@@ -34,6 +34,10 @@ Admin shortcuts (cargo run --release -p pi-crm -- ...; stdin is passed through):
   apikey-create [ARGS...]  pi-crm apikey create
   seed [ARGS...]           pi-crm seed (e.g. --username NAME --contacts 100000)
 
+Development:
+  fakes [ARGS...]          Fake Mailgun and Twilio on loopback for a local demo
+                           (cargo run -p fakes --bin pi-crm-fakes -- ...; --help for options)
+
   help            Show this text
 
 Environment:
@@ -42,6 +46,12 @@ Environment:
 ";
 
 const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The server: its package and its binary.
+const PI_CRM: &str = "pi-crm";
+/// The loopback fakes of Mailgun and Twilio (package `fakes`), for demos and browser tests.
+const FAKES_PACKAGE: &str = "fakes";
+const FAKES_BIN: &str = "pi-crm-fakes";
 
 fn main() -> ExitCode {
     let mut args = env::args_os().skip(1);
@@ -82,6 +92,7 @@ fn dispatch(ws: &Workspace, command: &OsStr, rest: &[OsString]) -> Result<ExitCo
         "user-add" => forward(ws, &["user", "add"], rest),
         "apikey-create" => forward(ws, &["apikey", "create"], rest),
         "seed" => forward(ws, &["seed"], rest),
+        "fakes" => fakes(ws, rest),
         _ => {
             eprint!(
                 "xtask: unknown command `{}`\n\n{USAGE}",
@@ -139,12 +150,17 @@ impl Workspace {
     }
 
     fn release_binary(&self) -> PathBuf {
+        self.release_binary_named(PI_CRM)
+    }
+
+    /// `target/release/<name>` (or under `CARGO_TARGET_DIR`).
+    fn release_binary_named(&self, name: &str) -> PathBuf {
         let target = env::var_os("CARGO_TARGET_DIR").map_or_else(|| "target".into(), PathBuf::from);
         // `join` keeps an absolute CARGO_TARGET_DIR as it is.
         self.root
             .join(target)
             .join("release")
-            .join(format!("pi-crm{}", env::consts::EXE_SUFFIX))
+            .join(format!("{name}{}", env::consts::EXE_SUFFIX))
     }
 }
 
@@ -249,7 +265,8 @@ fn browser(ws: &Workspace) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Builds the release binary and runs `node --test` on `xtask/browser/*.test.mjs`.
+/// Builds the release binaries (pi-crm and the fakes) and runs `node --test` on
+/// `xtask/browser/*.test.mjs`, with `PI_CRM_BIN` and `PI_CRM_FAKES_BIN` pointing at them.
 fn browser_step(ws: &Workspace) -> Result {
     // Check the cheap preconditions before the long release build.
     let tests = browser_tests(&ws.browser_tests_dir())?;
@@ -265,16 +282,34 @@ fn browser_step(ws: &Workspace) -> Result {
     if !ws.web_assets().join("node_modules").is_dir() {
         npm_ci(ws)?;
     }
-    run(ws, &mut ws.cargo(["build", "--release", "-p", "pi-crm"]))?;
+    run(
+        ws,
+        &mut ws.cargo([
+            "build",
+            "--release",
+            "-p",
+            PI_CRM,
+            "-p",
+            FAKES_PACKAGE,
+            "--bin",
+            PI_CRM,
+            "--bin",
+            FAKES_BIN,
+        ]),
+    )?;
     let binary = ws.release_binary();
-    if !binary.is_file() {
-        return Err(format!("built binary not found at {}", binary.display()));
+    let fakes = ws.release_binary_named(FAKES_BIN);
+    for built in [&binary, &fakes] {
+        if !built.is_file() {
+            return Err(format!("built binary not found at {}", built.display()));
+        }
     }
     let mut node = Command::new("node");
     node.current_dir(&ws.root)
         .arg("--test")
         .args(tests.iter().map(|t| t.strip_prefix(&ws.root).unwrap_or(t)))
         .env("PI_CRM_BIN", &binary)
+        .env("PI_CRM_FAKES_BIN", &fakes)
         .env("CHROMIUM", &chromium)
         .env("NODE_PATH", ws.web_assets().join("node_modules"));
     run(ws, &mut node)
@@ -349,10 +384,30 @@ fn bench(ws: &Workspace) -> Result<ExitCode> {
 /// `--data-dir ./data` mean what the caller expects; stdin, stdout and
 /// stderr are inherited (so `--password-stdin` works).
 fn forward(ws: &Workspace, subcommand: &[&str], rest: &[OsString]) -> Result<ExitCode> {
+    cargo_run(ws, &["--release", "-p", PI_CRM], subcommand, rest)
+}
+
+/// Runs `cargo run -p fakes --bin pi-crm-fakes -- <rest...>`: the fake Mailgun and Twilio
+/// for a local demo (`cargo xtask fakes --help` lists their options). Like [`forward`], it
+/// replaces this process, so Ctrl-C stops the fakes and their exit status becomes ours.
+fn fakes(ws: &Workspace, rest: &[OsString]) -> Result<ExitCode> {
+    cargo_run(ws, &["-p", FAKES_PACKAGE, "--bin", FAKES_BIN], &[], rest)
+}
+
+/// `cargo run <options> --manifest-path <root>/Cargo.toml -- <subcommand...> <rest...>`,
+/// run in place of this process from the caller's working directory.
+fn cargo_run(
+    ws: &Workspace,
+    options: &[&str],
+    subcommand: &[&str],
+    rest: &[OsString],
+) -> Result<ExitCode> {
     let mut cmd = Command::new(&ws.cargo);
-    cmd.args(["run", "--release", "--manifest-path"])
+    cmd.arg("run")
+        .args(options)
+        .arg("--manifest-path")
         .arg(ws.root.join("Cargo.toml"))
-        .args(["-p", "pi-crm", "--"])
+        .arg("--")
         .args(subcommand)
         .args(rest);
     echo(&cmd, &ws.root);

@@ -561,7 +561,7 @@ fn email_body(
     view: &EmailProviderView,
     form: Option<&EmailForm>,
     error: Option<(&str, &str)>,
-    test_result: Option<&str>,
+    (test_to, test_result): (&str, Option<&str>),
     public_url: &str,
 ) -> Markup {
     let err = |field: &str| error.filter(|(f, _)| *f == field).map(|(_, m)| m);
@@ -593,7 +593,7 @@ fn email_body(
     };
     let section = |k: EmailProviderKind, body: Markup| {
         html! {
-            details ."rounded-md border border-slate-200 p-3" open[kind == k.as_str()] data-kind=(k.as_str()) {
+            details ."rounded-md border border-slate-200 p-3" open[kind == k.as_str()] data-section="email-kind" data-kind=(k.as_str()) {
                 summary ."cursor-pointer font-medium" { (k.label()) }
                 div ."mt-3 grid gap-3 sm:grid-cols-2" { (body) }
             }
@@ -637,7 +637,7 @@ fn email_body(
                 legend ."label" { "Send email through" }
                 @for k in EmailProviderKind::ALL {
                     label ."flex min-h-11 items-center gap-2" {
-                        input ."h-5 w-5" type="radio" name="kind" value=(k.as_str()) checked[kind == k.as_str()];
+                        input ."h-5 w-5" type="radio" name="kind" value=(k.as_str()) checked[kind == k.as_str()] data-opens="email-kind";
                         (k.label())
                     }
                 }
@@ -698,7 +698,7 @@ fn email_body(
             h2 ."text-lg font-semibold" { "Send a test email" }
             div ."space-y-1" {
                 label ."label" for="test-to" { "To" }
-                input ."input" #test-to name="to" type="email" required;
+                input ."input" #test-to name="to" type="email" required value=(test_to);
                 @if let Some(e) = err("to") { p ."text-sm text-red-700" role="alert" #test-error { (e) } }
             }
             @if let Some(r) = test_result { p ."text-sm text-emerald-800" role="status" #test-result { (r) } }
@@ -721,8 +721,9 @@ async fn email_page(
     ws: Workspace,
     form: Option<&EmailForm>,
     error: Option<(&str, &str)>,
-    test_result: Option<&str>,
+    test: Option<(&str, Option<&str>)>,
 ) -> Result<Markup, PageError> {
+    let (test_to, test_result) = test.unwrap_or(("", None));
     let (caller, id) = (who.caller.clone(), ws.id);
     let view = blocking(&who.state.app, move |app| {
         app::messaging::providers::email_provider(app, &caller, id)
@@ -741,7 +742,7 @@ async fn email_page(
                 &view,
                 form,
                 error,
-                test_result,
+                (test_to, test_result),
                 &public,
             )
         },
@@ -811,9 +812,18 @@ pub async fn test_email(
     })
     .await
     {
-        Ok(said) => Ok(html(email_page(&who, ws, None, None, Some(&said)).await?)),
+        Ok(said) => Ok(html(
+            email_page(&who, ws, None, None, Some((&form.to, Some(&said)))).await?,
+        )),
         Err(AppError::Validation(v)) => Ok(html_unprocessable(
-            email_page(&who, ws, None, Some(("to", &v.message)), None).await?,
+            email_page(
+                &who,
+                ws,
+                None,
+                Some(("to", &v.message)),
+                Some((&form.to, None)),
+            )
+            .await?,
         )),
         Err(other) => Err(other.into()),
     }
