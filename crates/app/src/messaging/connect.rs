@@ -9,8 +9,8 @@ use chrono::Utc;
 use domain::ids::{UserId, WorkspaceId};
 use domain::messaging::EmailProviderKind;
 use domain::validation::ValidationError;
-use integrations::gmail::{self, Gmail};
-use integrations::graph::{self, Graph};
+use integrations::gmail::Gmail;
+use integrations::graph::Graph;
 
 use crate::messaging::providers::{self, oauth_mailbox};
 use crate::secrets::random_token;
@@ -29,14 +29,6 @@ pub fn redirect_uri(app: &App) -> String {
     format!("{}/oauth/callback", base.trim_end_matches('/'))
 }
 
-fn scopes(kind: EmailProviderKind) -> &'static str {
-    if kind == EmailProviderKind::Google {
-        gmail::SCOPES
-    } else {
-        graph::SCOPES
-    }
-}
-
 /// The provider's consent page for the workspace's mailbox.
 pub fn start(app: &App, caller: &Caller, ws: WorkspaceId) -> Result<String, AppError> {
     app.db()
@@ -44,12 +36,9 @@ pub fn start(app: &App, caller: &Caller, ws: WorkspaceId) -> Result<String, AppE
     let Some((kind, plain, secrets, _)) = providers::stored(app, ws)? else {
         return Err(not_oauth());
     };
-    if !matches!(
-        kind,
-        EmailProviderKind::Google | EmailProviderKind::Microsoft
-    ) {
+    let Some(oauth) = providers::oauth_kind(kind, &plain) else {
         return Err(not_oauth());
-    }
+    };
     let payload = format!(
         "{}.{}.{}.{}",
         ws.0,
@@ -60,20 +49,23 @@ pub fn start(app: &App, caller: &Caller, ws: WorkspaceId) -> Result<String, AppE
     let signature = app.secrets().sign("oauth-state", payload.as_bytes());
     let state = format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), signature);
     let (mailbox, _) = oauth_mailbox(ws, kind, &plain, &secrets);
-    let extra: &[(&str, &str)] = if kind == EmailProviderKind::Google {
+    let extra: &[(&str, &str)] = if oauth == EmailProviderKind::Google {
         &[("access_type", "offline"), ("prompt", "consent")]
     } else {
         &[("response_mode", "query")]
     };
-    Ok(mailbox
-        .oauth
-        .authorize_url(&redirect_uri(app), scopes(kind), &state, extra))
+    Ok(mailbox.oauth.authorize_url(
+        &redirect_uri(app),
+        providers::oauth_scopes(kind, &plain),
+        &state,
+        extra,
+    ))
 }
 
 fn not_oauth() -> AppError {
     ValidationError::new(
         "kind",
-        "Save a Google Workspace or Microsoft 365 account with its client ID and secret first.",
+        "Save a Google Workspace or Microsoft 365 account (or SMTP signing in with one) with its client ID and secret first.",
     )
     .into()
 }
@@ -127,7 +119,9 @@ pub fn finish(
     let failed = |e: integrations::outbound::SendError| -> AppError {
         ValidationError::new("code", format!("The connection did not complete: {e}")).into()
     };
-    let scope = (kind == EmailProviderKind::Microsoft).then_some(graph::SCOPES);
+    let oauth = providers::oauth_kind(kind, &plain).ok_or_else(not_oauth)?;
+    let scope =
+        (oauth == EmailProviderKind::Microsoft).then(|| providers::oauth_scopes(kind, &plain));
     let tokens = mailbox
         .oauth
         .exchange(code, &redirect_uri(app), scope)
@@ -139,16 +133,19 @@ pub fn finish(
         )
         .into());
     };
-    let (account, cursor) = if kind == EmailProviderKind::Google {
-        let (email, history) = Gmail::new(&api)
-            .profile(&tokens.access_token)
-            .map_err(failed)?;
-        (email, Some(history))
-    } else {
-        (
+    let (account, cursor) = match kind {
+        // SMTP signs in as its username; its token is for SMTP only (no mailbox API).
+        EmailProviderKind::Smtp => (plain.username.to_lowercase(), None),
+        EmailProviderKind::Google => {
+            let (email, history) = Gmail::new(&api)
+                .profile(&tokens.access_token)
+                .map_err(failed)?;
+            (email, Some(history))
+        }
+        _ => (
             Graph::new(&api).me(&tokens.access_token).map_err(failed)?,
             None,
-        )
+        ),
     };
     let now = Utc::now();
     secrets.refresh_token = refresh;

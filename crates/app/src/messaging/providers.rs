@@ -57,6 +57,10 @@ pub struct EmailProviderInput {
     pub username: String,
     #[serde(default)]
     pub password: String,
+    /// SMTP: sign in with the password (empty or `password`), or with an OAuth connection
+    /// (`google` or `microsoft`, XOAUTH2), connected in the browser like those kinds.
+    #[serde(default)]
+    pub smtp_oauth: String,
 }
 
 /// The settings of each kind that are not secret, stored as JSON.
@@ -88,6 +92,9 @@ pub(crate) struct PlainConfig {
     pub tls: String,
     #[serde(default)]
     pub username: String,
+    /// SMTP signing in through an OAuth connection: `google` or `microsoft`; empty for a password.
+    #[serde(default)]
+    pub smtp_oauth: String,
 }
 
 /// The secret settings, sealed with the installation key.
@@ -131,6 +138,8 @@ pub struct EmailProviderView {
     pub tls: String,
     pub username: String,
     pub has_password: bool,
+    /// SMTP through an OAuth connection (`google`, `microsoft`), or empty for a password.
+    pub smtp_oauth: String,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -147,9 +156,7 @@ pub struct OAuthMailbox {
 #[derive(Debug, Clone)]
 pub enum EmailSender {
     /// Kept on this machine, shown on the Outbox page.
-    Outbox {
-        from: String,
-    },
+    Outbox { from: String },
     Mailgun {
         client: Mailgun,
         from: String,
@@ -168,6 +175,8 @@ pub enum EmailSender {
     Smtp {
         smtp: Smtp,
         from: String,
+        /// Signing in with XOAUTH2: the connection that gives the access token.
+        oauth: Option<OAuthMailbox>,
     },
 }
 
@@ -287,6 +296,7 @@ pub fn email_provider(
         tls: plain.tls,
         username: plain.username,
         has_password: !secrets.password.is_empty(),
+        smtp_oauth: plain.smtp_oauth,
         updated_at,
     })
 }
@@ -472,13 +482,54 @@ pub fn set_email_provider(
             plain.tls = tls.as_str().into();
             plain.username = input.username.trim().to_owned();
             plain.from = parse_from(&input.from)?;
-            secrets.password = keep_or(&input.password, before.password);
-            if !plain.username.is_empty() {
+            plain.smtp_oauth = match input.smtp_oauth.trim() {
+                "" | "password" => String::new(),
+                kind @ ("google" | "microsoft") => kind.to_owned(),
+                _ => {
+                    return Err(ValidationError::new(
+                        "smtp_oauth",
+                        "Sign in with password, google or microsoft.",
+                    )
+                    .into());
+                }
+            };
+            if plain.smtp_oauth.is_empty() {
+                secrets.password = keep_or(&input.password, before.password);
+                if !plain.username.is_empty() {
+                    required(
+                        "password",
+                        &secrets.password,
+                        "Give the mailbox's password (an app password where the provider asks for one).",
+                    )?;
+                }
+            } else {
                 required(
-                    "password",
-                    &secrets.password,
-                    "Give the mailbox's password (an app password where the provider asks for one).",
+                    "username",
+                    &plain.username,
+                    "Give the mailbox's address: XOAUTH2 signs in as it.",
                 )?;
+                plain.client_id = input.client_id.trim().to_owned();
+                required(
+                    "client_id",
+                    &plain.client_id,
+                    "Paste the OAuth client ID of the app you registered for pi-crm.",
+                )?;
+                secrets.client_secret = keep_or(&input.client_secret, before.client_secret.clone());
+                required(
+                    "client_secret",
+                    &secrets.client_secret,
+                    "Paste the OAuth client secret of the app you registered for pi-crm.",
+                )?;
+                plain.tenant = input.tenant.trim().to_owned();
+                if before_plain.client_id == plain.client_id
+                    && before_plain.smtp_oauth == plain.smtp_oauth
+                    && before_plain.base_url == plain.base_url
+                {
+                    plain.account = before_plain.account.clone();
+                    secrets.refresh_token = before.refresh_token.clone();
+                    secrets.access_token = before.access_token.clone();
+                    secrets.access_expires_at = before.access_expires_at;
+                }
             }
         }
     }
@@ -543,12 +594,39 @@ pub(crate) fn microsoft_urls(base_url: Option<&str>, tenant: &str) -> (String, S
     )
 }
 
+/// The OAuth side of a provider: Google or Microsoft themselves, or SMTP signing in through
+/// one of them.
+pub(crate) fn oauth_kind(
+    kind: EmailProviderKind,
+    plain: &PlainConfig,
+) -> Option<EmailProviderKind> {
+    match (kind, plain.smtp_oauth.as_str()) {
+        (EmailProviderKind::Google | EmailProviderKind::Microsoft, _) => Some(kind),
+        (EmailProviderKind::Smtp, "google") => Some(EmailProviderKind::Google),
+        (EmailProviderKind::Smtp, "microsoft") => Some(EmailProviderKind::Microsoft),
+        _ => None,
+    }
+}
+
+/// The scopes an OAuth connection asks for: the APIs for Google and Microsoft mailboxes,
+/// SMTP submission for SMTP with XOAUTH2 (Microsoft issues one token per resource).
+pub(crate) fn oauth_scopes(kind: EmailProviderKind, plain: &PlainConfig) -> &'static str {
+    match (kind, plain.smtp_oauth.as_str()) {
+        (EmailProviderKind::Smtp, "google") => "https://mail.google.com/",
+        (EmailProviderKind::Smtp, _) => "offline_access https://outlook.office.com/SMTP.Send",
+        (EmailProviderKind::Google, _) => gmail::SCOPES,
+        _ => graph::SCOPES,
+    }
+}
+
 pub(crate) fn oauth_mailbox(
     ws: WorkspaceId,
     kind: EmailProviderKind,
     plain: &PlainConfig,
     secrets: &SecretConfig,
 ) -> (OAuthMailbox, String) {
+    let smtp = kind == EmailProviderKind::Smtp;
+    let kind = oauth_kind(kind, plain).unwrap_or(kind);
     let (authorize, token, api) = if kind == EmailProviderKind::Google {
         google_urls(plain.base_url.as_deref())
     } else {
@@ -569,7 +647,11 @@ pub(crate) fn oauth_mailbox(
                 &plain.client_id,
                 &secrets.client_secret,
             ),
-            scopes: (kind == EmailProviderKind::Microsoft).then_some(graph::SCOPES),
+            scopes: (kind == EmailProviderKind::Microsoft).then_some(if smtp {
+                "offline_access https://outlook.office.com/SMTP.Send"
+            } else {
+                graph::SCOPES
+            }),
         },
         api,
     )
@@ -631,18 +713,30 @@ pub fn email_sender(app: &App, ws: WorkspaceId) -> Result<EmailSender, AppError>
                 from: from_or_account(&plain),
             }
         }
-        EmailProviderKind::Smtp => EmailSender::Smtp {
-            smtp: Smtp {
-                host: plain.host.clone(),
-                port: plain.port,
-                tls: SmtpTls::parse(&plain.tls).unwrap_or(SmtpTls::Starttls),
-                auth: (!plain.username.is_empty()).then(|| SmtpAuth::Password {
-                    username: plain.username.clone(),
-                    password: secrets.password.clone(),
-                }),
-            },
-            from: plain.from,
-        },
+        EmailProviderKind::Smtp => {
+            let oauth =
+                oauth_kind(kind, &plain).map(|_| oauth_mailbox(ws, kind, &plain, &secrets).0);
+            EmailSender::Smtp {
+                smtp: Smtp {
+                    host: plain.host.clone(),
+                    port: plain.port,
+                    tls: SmtpTls::parse(&plain.tls).unwrap_or(SmtpTls::Starttls),
+                    auth: (!plain.username.is_empty()).then(|| match oauth {
+                        // The token is fetched at send time (see `deliver_email`).
+                        Some(_) => SmtpAuth::Xoauth2 {
+                            username: plain.username.clone(),
+                            token: String::new(),
+                        },
+                        None => SmtpAuth::Password {
+                            username: plain.username.clone(),
+                            password: secrets.password.clone(),
+                        },
+                    }),
+                },
+                from: plain.from,
+                oauth,
+            }
+        }
     })
 }
 
@@ -1007,11 +1101,24 @@ pub fn deliver_email(
             with_token(app, mailbox, |token| graph.send(token, &raw))?;
             Ok(own_id())
         }
-        EmailSender::Smtp { smtp, .. } => {
+        EmailSender::Smtp { smtp, oauth, .. } => {
             let raw = mime::build(email);
             let (_, envelope_from) = mime::split_address(&email.from);
             let (_, to) = mime::split_address(&email.to);
-            smtp.send(&envelope_from, &to, &raw)?;
+            match (oauth, &smtp.auth) {
+                (Some(mailbox), Some(SmtpAuth::Xoauth2 { username, .. })) => {
+                    let token = access_token(app, mailbox, false)?;
+                    let signed_in = Smtp {
+                        auth: Some(SmtpAuth::Xoauth2 {
+                            username: username.clone(),
+                            token,
+                        }),
+                        ..smtp.clone()
+                    };
+                    signed_in.send(&envelope_from, &to, &raw)?;
+                }
+                _ => smtp.send(&envelope_from, &to, &raw)?,
+            }
             Ok(own_id())
         }
     }

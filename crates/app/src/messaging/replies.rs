@@ -80,7 +80,12 @@ pub fn poll_workspace(app: &App, ws: WorkspaceId) -> Result<usize, AppError> {
     let Some((kind, plain, secrets, _)) = providers::stored(app, ws)? else {
         return Ok(0);
     };
-    if secrets.refresh_token.is_empty() {
+    if secrets.refresh_token.is_empty()
+        || !matches!(
+            kind,
+            EmailProviderKind::Google | EmailProviderKind::Microsoft
+        )
+    {
         return Ok(0);
     }
     let account = plain.account.clone().unwrap_or_default();

@@ -1415,3 +1415,60 @@ async fn smtp_sends_with_a_password_and_reports_the_servers_answers() {
     assert!(m["last_error"].as_str().unwrap().contains("sign-in"), "{m}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn smtp_signs_in_with_xoauth2_through_a_google_connection() {
+    let app = spawn_app().await;
+    let google = fakes::FakeGoogle::start(fakes::GoogleConfig {
+        client_id: "smtp-client".into(),
+        client_secret: "smtp-secret".into(),
+    })
+    .unwrap();
+    let smtp = fakes::FakeSmtp::start(fakes::SmtpConfig {
+        username: "nobody".into(),
+        password: "no-password-works".into(),
+        oauth_token: None,
+    })
+    .unwrap();
+    smtp.accept_tokens(google.smtp_token_check());
+    let (api, ws, contact) = setup(&app, "xena", "ada@example.com").await;
+    let (status, body) = api
+        .send(
+            Method::PUT,
+            &format!("/api/v1/workspaces/{ws}/email-provider"),
+            json!({"kind": "smtp", "host": "127.0.0.1", "port": smtp.port(), "tls": "none",
+                   "username": google.account(), "from": google.account(), "smtp_oauth": "google",
+                   "client_id": "smtp-client", "client_secret": "smtp-secret", "base_url": google.base_url()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["smtp_oauth"], "google");
+    let mut browser = app.browser();
+    browser.login("xena", crate::harness::PASSWORD).await;
+    let landed = connect_in_browser(&mut browser, ws).await;
+    assert_eq!(landed, format!("/w/{ws}/email"));
+    assert_eq!(
+        google.consents().pop().unwrap().scope,
+        "https://mail.google.com/",
+        "SMTP needs Google's full mail scope"
+    );
+
+    let (_, m) = send(
+        &api,
+        contact,
+        json!({"channel": "email", "subject": "Via XOAUTH2", "body": "x"}),
+    )
+    .await;
+    wait_for(&api, m["id"].as_i64().unwrap(), 10, |m| {
+        m["status"] == "sent"
+    })
+    .await;
+    let sent = smtp.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].mechanism.as_deref(), Some("XOAUTH2"));
+    assert_eq!(
+        sent[0].authenticated_as.as_deref(),
+        Some(google.account().as_str())
+    );
+    app.stop().await;
+}

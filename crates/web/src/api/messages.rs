@@ -37,6 +37,7 @@ pub struct EmailProviderJson {
     pub tls: String,
     pub username: String,
     pub has_password: bool,
+    pub smtp_oauth: String,
     pub updated_at: Option<String>,
 }
 
@@ -59,6 +60,7 @@ impl From<app::messaging::providers::EmailProviderView> for EmailProviderJson {
             tls: v.tls,
             username: v.username,
             has_password: v.has_password,
+            smtp_oauth: v.smtp_oauth,
             updated_at: v.updated_at.map(|t| t.to_rfc3339()),
         }
     }
@@ -92,6 +94,9 @@ pub struct EmailProviderBody {
     tls: Option<String>,
     username: Option<String>,
     password: Option<String>,
+    /// SMTP: `password` (default), or `google` / `microsoft` to sign in with XOAUTH2 through
+    /// an OAuth connection (client id and secret here, connected in the browser).
+    smtp_oauth: Option<String>,
 }
 
 /// Set a workspace's email provider. Secrets are encrypted at rest and never shown back; an

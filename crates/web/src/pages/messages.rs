@@ -470,6 +470,8 @@ pub struct EmailForm {
     username: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    smtp_oauth: String,
 }
 
 impl EmailForm {
@@ -499,6 +501,7 @@ impl EmailForm {
             tls: self.tls.clone(),
             username: self.username.clone(),
             password: self.password.clone(),
+            smtp_oauth: self.smtp_oauth.clone(),
         })
     }
 }
@@ -518,6 +521,7 @@ fn email_value(form: Option<&EmailForm>, view: &EmailProviderView, name: &str) -
             "port" => f.port.clone(),
             "tls" => f.tls.clone(),
             "username" => f.username.clone(),
+            "smtp_oauth" => f.smtp_oauth.clone(),
             _ => String::new(),
         };
     }
@@ -533,6 +537,7 @@ fn email_value(form: Option<&EmailForm>, view: &EmailProviderView, name: &str) -
         "port" => view.port.map(|p| p.to_string()).unwrap_or_default(),
         "tls" => view.tls.clone(),
         "username" => view.username.clone(),
+        "smtp_oauth" => view.smtp_oauth.clone(),
         _ => String::new(),
     }
 }
@@ -616,7 +621,8 @@ fn email_body(
         h1 ."mb-4 text-2xl font-semibold" { "Email for " (ws.name.as_str()) }
         section ."card mb-4 space-y-2" {
             p { "Now: " strong #email-kind { (view.label) } @if let Some(at) = view.updated_at { span ."text-sm text-slate-600" { " · since " (when(at)) } } }
-            @if matches!(view.kind, EmailProviderKind::Google | EmailProviderKind::Microsoft) {
+            @if matches!(view.kind, EmailProviderKind::Google | EmailProviderKind::Microsoft)
+                || (view.kind == EmailProviderKind::Smtp && !view.smtp_oauth.is_empty()) {
                 @if let Some(account) = &view.account {
                     p ."text-sm text-emerald-800" #email-account { "Connected to " strong { (account) } "." }
                 } @else {
@@ -685,6 +691,16 @@ fn email_body(
                     @if let Some(e) = err("tls") { p ."text-sm text-red-700" role="alert" { (e) } }
                 }
                 (input("username", "Username", "text", String::new()))
+                div ."space-y-1" {
+                    label ."label" for="email-smtp_oauth" { "Sign in with" }
+                    select ."input" #email-smtp_oauth name="smtp_oauth" {
+                        @let o = email_value(form, view, "smtp_oauth");
+                        option value="password" selected[o != "google" && o != "microsoft"] { "Password" }
+                        option value="google" selected[o == "google"] { "Google (XOAUTH2; fill the OAuth client below, then Connect)" }
+                        option value="microsoft" selected[o == "microsoft"] { "Microsoft (XOAUTH2; fill the OAuth client below, then Connect)" }
+                    }
+                    @if let Some(e) = err("smtp_oauth") { p ."text-sm text-red-700" role="alert" { (e) } }
+                }
                 (input("password", "Password", "password", stored_hint(view.has_password)))
             }))
             div ."grid gap-3 sm:grid-cols-2" {
