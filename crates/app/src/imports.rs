@@ -36,7 +36,7 @@ use plan::{Column, FieldSpec};
 const BATCH: usize = 2500;
 
 /// The page cache an import's batch gets (see `storage::Db::write_bulk`).
-const BULK_CACHE_MIB: u32 = 36;
+const BULK_CACHE_MIB: u32 = 32;
 
 /// Where uploaded files wait for their import: `DATA_DIR/imports`.
 pub fn uploads_dir(app: &App) -> PathBuf {

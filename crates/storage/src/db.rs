@@ -27,6 +27,11 @@ pub const BUSY_TIMEOUT_MS: u32 = 5_000;
 /// The file name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "pi-crm.sqlite3";
 
+/// Each pooled connection's page cache. Small: the server keeps up to six connections, a
+/// Raspberry Pi has little memory, and the OS caches the file anyway; bulk work asks for more
+/// for its duration (`Db::write_bulk`).
+const POOLED_CACHE_KIB: u32 = 1024;
+
 #[derive(Debug)]
 struct ConnectionSetup;
 
@@ -38,7 +43,8 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for ConnectionSe
              PRAGMA journal_mode = WAL;\
              PRAGMA synchronous = FULL;\
              PRAGMA foreign_keys = ON;\
-             PRAGMA temp_store = MEMORY;"
+             PRAGMA temp_store = MEMORY;\
+             PRAGMA cache_size = -{POOLED_CACHE_KIB};"
         ))
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -81,7 +87,7 @@ impl Db {
             .map_err(|e| StorageError::Open(format!("{}: {e}", path.display())))?;
         let manager = ConnectionManager::<SqliteConnection>::new(url);
         let pool = Pool::builder()
-            .max_size(8)
+            .max_size(6)
             .connection_timeout(Duration::from_secs(10))
             .connection_customizer(Box::new(ConnectionSetup))
             .build(manager)?;
@@ -155,17 +161,15 @@ impl Db {
         // FULL commit on any connection (the import's own "done", at the latest) covers, as
         // the WAL is written in order. A power cut may lose the last batches, never half of
         // one, and the import is then undone at the next start anyway.
-        // Statement journals (kept for each multi-row statement, in case it must be undone
-        // alone) go to memory rather than a temporary file.
         conn.batch_execute(&format!(
-            "PRAGMA cache_size = -{}; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;",
+            "PRAGMA cache_size = -{}; PRAGMA synchronous = NORMAL;",
             cache_mib * 1024
         ))
         .map_err(StorageError::from)?;
         let result = Self::write_on(&mut conn, f);
-        let _ = conn.batch_execute(
-            "PRAGMA cache_size = -2000; PRAGMA synchronous = FULL; PRAGMA temp_store = DEFAULT;",
-        );
+        let _ = conn.batch_execute(&format!(
+            "PRAGMA cache_size = -{POOLED_CACHE_KIB}; PRAGMA synchronous = FULL;"
+        ));
         result
     }
 
