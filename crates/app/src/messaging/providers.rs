@@ -406,18 +406,7 @@ pub fn set_email_provider(
             )?;
         }
         EmailProviderKind::Google | EmailProviderKind::Microsoft => {
-            plain.client_id = input.client_id.trim().to_owned();
-            required(
-                "client_id",
-                &plain.client_id,
-                "Paste the OAuth client ID of the app you registered for pi-crm.",
-            )?;
-            secrets.client_secret = keep_or(&input.client_secret, before.client_secret.clone());
-            required(
-                "client_secret",
-                &secrets.client_secret,
-                "Paste the OAuth client secret of the app you registered for pi-crm.",
-            )?;
+            oauth_client(input, &before, &mut plain, &mut secrets)?;
             if kind == EmailProviderKind::Microsoft {
                 plain.tenant = match input.tenant.trim() {
                     "" => "common".to_owned(),
@@ -508,18 +497,7 @@ pub fn set_email_provider(
                     &plain.username,
                     "Give the mailbox's address: XOAUTH2 signs in as it.",
                 )?;
-                plain.client_id = input.client_id.trim().to_owned();
-                required(
-                    "client_id",
-                    &plain.client_id,
-                    "Paste the OAuth client ID of the app you registered for pi-crm.",
-                )?;
-                secrets.client_secret = keep_or(&input.client_secret, before.client_secret.clone());
-                required(
-                    "client_secret",
-                    &secrets.client_secret,
-                    "Paste the OAuth client secret of the app you registered for pi-crm.",
-                )?;
+                oauth_client(input, &before, &mut plain, &mut secrets)?;
                 plain.tenant = input.tenant.trim().to_owned();
                 if before_plain.client_id == plain.client_id
                     && before_plain.smtp_oauth == plain.smtp_oauth
@@ -552,6 +530,28 @@ pub fn set_email_provider(
         Ok::<_, AppError>(())
     })?;
     email_provider(app, caller, ws)
+}
+
+/// The OAuth client registered for pi-crm (Google, Microsoft, or SMTP signing in through
+/// one of them): its id, and its secret (kept from before when left empty).
+fn oauth_client(
+    input: &EmailProviderInput,
+    before: &SecretConfig,
+    plain: &mut PlainConfig,
+    secrets: &mut SecretConfig,
+) -> Result<(), ValidationError> {
+    plain.client_id = input.client_id.trim().to_owned();
+    required(
+        "client_id",
+        &plain.client_id,
+        "Paste the OAuth client ID of the app you registered for pi-crm.",
+    )?;
+    secrets.client_secret = keep_or(&input.client_secret, before.client_secret.clone());
+    required(
+        "client_secret",
+        &secrets.client_secret,
+        "Paste the OAuth client secret of the app you registered for pi-crm.",
+    )
 }
 
 fn keep_or(given: &str, before: String) -> String {
