@@ -64,7 +64,8 @@ pub const BASE_PLACEHOLDERS: &[&str] = &[
 ];
 
 const MAX_SUBJECT: usize = 300;
-const MAX_EMAIL_BODY: usize = 100_000;
+// Within what a browser form may post (64 KiB) even with accented text.
+const MAX_EMAIL_BODY: usize = 20_000;
 const MAX_TEXT_BODY: usize = 1_600;
 
 /// The value a placeholder takes for a contact: a base field, or a custom field by name (or

@@ -1022,6 +1022,80 @@ async fn writing_to_a_selection_shows_who_is_skipped_before_anything_is_queued()
         "{}",
         marketing.body_text
     );
+
+    // "All matching" travels as the filters, not as a list of every id, and is worked out
+    // again when sent: a contact that matches by then gets it too.
+    let res = browser
+        .post(
+            &format!("/w/{ws}/contacts/bulk"),
+            &[("scope", "all"), ("action", "email"), ("f.q", "example")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("id=\"bulk-eligible\">2<"),
+        "Ada and Bo: {page}"
+    );
+    assert!(
+        page.contains(r#"name="scope" value="all""#)
+            && page.contains(r#"name="f.q" value="example""#),
+        "{page}"
+    );
+    assert!(
+        !page.contains(r#"name="ids""#),
+        "no id list for all matching"
+    );
+    let late = add_contact(&api, ws, "Ed", "ed@example.com", "+14155550128").await;
+    let res = browser
+        .post(
+            &format!("/w/{ws}/messages/bulk"),
+            &[
+                ("scope", "all"),
+                ("f.q", "example"),
+                ("channel", "email"),
+                ("subject", "All of {{first_name}}"),
+                ("body", "Hi"),
+                ("token", "bulk-token-2"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let view =
+        app::messaging::queue::view(app.app(), &caller, domain::ids::WorkspaceId(ws)).unwrap();
+    let mut all: Vec<_> = view
+        .recent
+        .iter()
+        .filter(|m| m.subject.starts_with("All of"))
+        .map(|m| m.contact_id.0)
+        .collect();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        vec![ada, bo, late],
+        "Cy has no email, Di is Do Not Contact"
+    );
+
+    // A bad draft comes back with what was typed and the reason.
+    let res = browser
+        .post(
+            &format!("/w/{ws}/messages/bulk"),
+            &[
+                ("scope", "all"),
+                ("f.q", "example"),
+                ("channel", "email"),
+                ("subject", ""),
+                ("body", "Kept text"),
+                ("token", "t3"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("Kept text") && page.contains("Give the email a subject."),
+        "{page}"
+    );
     app.stop().await;
 }
 

@@ -575,7 +575,54 @@ pub fn last_contacted(c: &Contact) -> Markup {
 /// Bulk actions that lead somewhere else than back to the table.
 enum Outgoing {
     Export(app::export::ExportPlan),
-    Write(Vec<ContactId>, domain::messaging::Channel),
+    Write(
+        Vec<ContactId>,
+        domain::messaging::Channel,
+        Vec<(String, String)>,
+    ),
+}
+
+/// The table's filters that travel with a bulk form as `f.` fields.
+fn bulk_filters(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("f.")?.to_owned(), v.clone())))
+        .collect()
+}
+
+/// What a bulk form applies to, as the fields that say it: `scope=all` with the `f.`
+/// filters, or the ticked `ids`. Carried on by forms that act later (writing to many), so
+/// "all matching" is worked out again when it is sent rather than listed id by id.
+pub(crate) fn bulk_scope(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .filter(|(k, v)| k.starts_with("f.") || k == "ids" || (k == "scope" && v == "all"))
+        .cloned()
+        .collect()
+}
+
+/// The contacts a bulk form applies to (see [`bulk_scope`]).
+pub(crate) fn bulk_target(
+    app: &app::App,
+    caller: &app::Caller,
+    ws: WorkspaceId,
+    pairs: &[(String, String)],
+) -> Result<app::bulk::Target, AppError> {
+    if pairs.iter().any(|(k, v)| k == "scope" && v == "all") {
+        let filters = bulk_filters(pairs);
+        let trash = filters.iter().any(|(k, v)| k == "trash" && v == "1");
+        let mut query = app::contacts::query_from_params(app, caller, ws, &filters)?;
+        query.trash = trash;
+        return Ok(app::bulk::Target::Matching(query));
+    }
+    Ok(app::bulk::Target::Ids(
+        pairs
+            .iter()
+            .filter(|(k, _)| k == "ids")
+            .flat_map(|(_, v)| v.split(','))
+            .filter_map(|v| v.trim().parse().ok().map(ContactId))
+            .collect(),
+    ))
 }
 
 /// Runs a bulk action from the contacts table and comes back to the same view.
@@ -584,38 +631,22 @@ pub async fn bulk(
     path: web::Path<i64>,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    use app::bulk::{Action, Target};
+    use app::bulk::Action;
     let ws = load(&who, path.into_inner()).await?;
     let form = ContactForm::parse(&body)?;
-    let filters: Vec<(String, String)> = form
-        .pairs
-        .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix("f.")?.to_owned(), v.clone())))
-        .collect();
-    let ids: Vec<ContactId> = form
-        .pairs
-        .iter()
-        .filter(|(k, _)| k == "ids")
-        .filter_map(|(_, v)| v.parse().ok().map(ContactId))
-        .collect();
+    let filters = bulk_filters(&form.pairs);
     let back = format!(
         "/w/{}/contacts?{}",
         ws.id,
         serde_urlencoded::to_string(&filters).unwrap_or_default()
     );
-    let all = form.get("scope") == "all";
     let action = form.get("action");
     let (caller, id) = (who.caller.clone(), ws.id);
     let (tag, stage) = (form.get("tag"), form.get("stage"));
-    let trash = filters.iter().any(|(k, v)| k == "trash" && v == "1");
+    let scope = bulk_scope(&form.pairs);
+    let pairs = form.pairs.clone();
     let outcome = blocking(&who.state.app, move |app| {
-        let target = if all {
-            let mut query = app::contacts::query_from_params(app, &caller, id, &filters)?;
-            query.trash = trash;
-            Target::Matching(query)
-        } else {
-            Target::Ids(ids)
-        };
+        let target = bulk_target(app, &caller, id, &pairs)?;
         if action == "export" {
             return Ok(Err(Outgoing::Export(app::export::plan(
                 app, &caller, id, &target,
@@ -628,7 +659,7 @@ pub async fn bulk(
             } else {
                 domain::messaging::Channel::Email
             };
-            return Ok(Err(Outgoing::Write(ids, channel)));
+            return Ok(Err(Outgoing::Write(ids, channel, scope)));
         }
         let action = match action.as_str() {
             "add_tag" => Action::AddTag(tag),
@@ -660,8 +691,8 @@ pub async fn bulk(
             "contacts.csv",
             move |app, out| app::export::write(app, &plan, true, out),
         )),
-        Ok(Err(Outgoing::Write(ids, channel))) => {
-            crate::pages::messages::bulk_compose(&who, ws, ids, channel).await
+        Ok(Err(Outgoing::Write(ids, channel, scope))) => {
+            crate::pages::messages::bulk_compose(&who, ws, ids, channel, scope).await
         }
         Err(AppError::Validation(v)) => {
             flash(&who.session, FlashKind::Error, v.message);

@@ -1045,33 +1045,36 @@ pub async fn mark_read(who: SignedIn, path: web::Path<i64>) -> Result<HttpRespon
 
 /// The form to write to many contacts: who gets it and who is skipped (with the reason),
 /// before anything is queued, and a live preview for the first of them.
-#[allow(clippy::too_many_arguments)]
+/// Who a send to many goes to, worked out before the form is shown.
+struct BulkPlan {
+    /// The fields that say who (see `contacts::bulk_scope`), carried by the form.
+    scope: Vec<(String, String)>,
+    total: usize,
+    eligible: usize,
+    skipped: Vec<app::messaging::compose::Skipped>,
+    /// The first who gets it, for the preview.
+    first: Option<ContactId>,
+}
+
 fn bulk_body(
     csrf: &str,
     ws: &Workspace,
-    ids: &[ContactId],
-    eligible: usize,
-    skipped: &[app::messaging::compose::Skipped],
-    first: Option<ContactId>,
+    plan: &BulkPlan,
     form: &ComposeForm,
     error: Option<(&str, &str)>,
 ) -> Markup {
+    let (eligible, skipped, first) = (plan.eligible, &plan.skipped, plan.first);
     let err = |field: &str| error.filter(|(f, _)| *f == field).map(|(_, m)| m);
     let general = error
         .filter(|(f, _)| !["subject", "body"].contains(f))
         .map(|(_, m)| m);
-    let ids_csv = ids
-        .iter()
-        .map(|i| i.0.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
     let noun = if form.channel == "sms" {
         "text"
     } else {
         "email"
     };
     html! {
-        h1 ."mb-4 text-2xl font-semibold" { "Write " (if noun == "text" { "a text" } else { "an email" }) " to " (ids.len()) " contacts" }
+        h1 ."mb-4 text-2xl font-semibold" { "Write " (if noun == "text" { "a text" } else { "an email" }) " to " (plan.total) " contacts" }
         section ."card mb-4 space-y-2" #bulk-plan {
             p { strong #bulk-eligible { (eligible) } " will get it." }
             @if !skipped.is_empty() {
@@ -1090,7 +1093,9 @@ fn bulk_body(
             hx-post=[first.map(|c| format!("/contacts/{c}/messages/preview"))]
             hx-trigger="input changed delay:400ms, change" hx-target="#compose-preview" hx-swap="innerHTML" {
             (csrf_field(csrf))
-            input type="hidden" name="ids" value=(ids_csv);
+            @for (name, value) in &plan.scope {
+                input type="hidden" name=(name) value=(value);
+            }
             input type="hidden" name="channel" value=(if noun == "text" { "sms" } else { "email" });
             input type="hidden" name="token" value=(if form.token.is_empty() { app::secrets::random_token(12) } else { form.token.clone() });
             (form_error(general))
@@ -1116,11 +1121,11 @@ fn bulk_body(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn bulk_page(
     who: &SignedIn,
     ws: Workspace,
     ids: Vec<ContactId>,
+    scope: Vec<(String, String)>,
     form: &ComposeForm,
     error: Option<(&str, &str)>,
 ) -> Result<Markup, PageError> {
@@ -1130,27 +1135,22 @@ async fn bulk_page(
         app::messaging::compose::plan_for_many(app, &caller, id, &plan_ids, channel)
     })
     .await?;
-    let first = ids
-        .iter()
-        .copied()
-        .find(|c| !skipped.iter().any(|s| s.contact_id == *c));
+    let plan = BulkPlan {
+        scope,
+        total: ids.len(),
+        eligible,
+        first: ids
+            .iter()
+            .copied()
+            .find(|c| !skipped.iter().any(|s| s.contact_id == *c)),
+        skipped,
+    };
     let body_ws = ws.clone();
     who.render(
         "Write to many",
         Some(ws),
         Section::Contacts,
-        move |chrome| {
-            bulk_body(
-                &chrome.csrf,
-                &body_ws,
-                &ids,
-                eligible,
-                &skipped,
-                first,
-                form,
-                error,
-            )
-        },
+        move |chrome| bulk_body(&chrome.csrf, &body_ws, &plan, form, error),
     )
     .await
 }
@@ -1161,6 +1161,7 @@ pub async fn bulk_compose(
     ws: Workspace,
     ids: Vec<ContactId>,
     channel: Channel,
+    scope: Vec<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
     if ids.is_empty() {
         return Err(PageError::BadRequest(
@@ -1171,41 +1172,47 @@ pub async fn bulk_compose(
         channel: channel.as_str().into(),
         ..ComposeForm::default()
     };
-    Ok(html(bulk_page(who, ws, ids, &form, None).await?))
+    Ok(html(bulk_page(who, ws, ids, scope, &form, None).await?))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct BulkForm {
-    #[serde(default)]
-    ids: String,
-    #[serde(flatten)]
-    compose: ComposeForm,
-}
-
+/// Sends the draft to who the form's scope names, worked out again now (a contact added to
+/// "all matching" since the form was shown gets it too; the skipped are skipped again).
 pub async fn bulk_send(
     who: SignedIn,
     path: web::Path<i64>,
-    form: web::Form<BulkForm>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let ws = load(&who, path.into_inner()).await?;
-    let form = form.into_inner();
-    let ids: Vec<ContactId> = form
-        .ids
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok().map(ContactId))
-        .collect();
-    let draft = form.compose.draft();
-    let key = match form.compose.token.trim() {
+    let pairs = crate::pages::contacts::ContactForm::parse(&body)?.pairs;
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let compose = ComposeForm {
+        channel: field("channel"),
+        subject: field("subject"),
+        body: field("body"),
+        token: field("token"),
+    };
+    let draft = compose.draft();
+    let key = match compose.token.trim() {
         "" => format!("bulk:{}", app::secrets::random_token(12)),
         token => format!("bulk:{token}"),
     };
-    let (caller, id, send_ids) = (who.caller.clone(), ws.id, ids.clone());
-    match blocking(&who.state.app, move |app| {
-        app::messaging::compose::queue_for_many(app, &caller, id, &send_ids, &draft, &key)
+    let scope = crate::pages::contacts::bulk_scope(&pairs);
+    let (caller, id) = (who.caller.clone(), ws.id);
+    let result = blocking(&who.state.app, move |app| {
+        let target = crate::pages::contacts::bulk_target(app, &caller, id, &pairs)?;
+        let ids = app::bulk::resolve_ids(app, &caller, id, &target)?;
+        let outcome = app::messaging::compose::queue_for_many(app, &caller, id, &ids, &draft, &key);
+        Ok((ids, outcome))
     })
-    .await
-    {
-        Ok(outcome) => {
+    .await?;
+    match result {
+        (_, Ok(outcome)) => {
             let mut text = format!(
                 "{} message(s) on their way.",
                 outcome.queued + outcome.already
@@ -1216,10 +1223,18 @@ pub async fn bulk_send(
             flash(&who.session, FlashKind::Success, text);
             Ok(see_other(&format!("/w/{id}/messages")))
         }
-        Err(AppError::Validation(v)) => Ok(html_unprocessable(
-            bulk_page(&who, ws, ids, &form.compose, Some((&*v.field, &v.message))).await?,
+        (ids, Err(AppError::Validation(v))) => Ok(html_unprocessable(
+            bulk_page(
+                &who,
+                ws,
+                ids,
+                scope,
+                &compose,
+                Some((&*v.field, &v.message)),
+            )
+            .await?,
         )),
-        Err(other) => Err(other.into()),
+        (_, Err(other)) => Err(other.into()),
     }
 }
 
