@@ -50,6 +50,16 @@ impl Settings {
         }
     }
 
+    /// The public URL without a trailing slash. `serve` always sets one (the listening address
+    /// when `PI_CRM_PUBLIC_URL` is not given); other commands fall back to the default port.
+    pub fn public_base(&self) -> String {
+        self.public_url
+            .as_deref()
+            .unwrap_or("http://localhost:8080")
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
     pub fn session_limits(&self) -> domain::session::SessionLimits {
         domain::session::SessionLimits {
             idle: chrono::Duration::from_std(self.session_idle)

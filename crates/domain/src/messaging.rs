@@ -131,6 +131,21 @@ pub struct MessageEvent {
     pub occurred_at: DateTime<Utc>,
 }
 
+/// A text or email someone sent us: from the contact it came from when one matched, unread
+/// until someone opens it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InboundMessage {
+    pub id: i64,
+    pub workspace_id: Option<WorkspaceId>,
+    pub contact_id: Option<ContactId>,
+    pub channel: String,
+    pub sender: String,
+    pub recipient: String,
+    pub body: String,
+    pub received_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
 /// A message to put in the queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMessage {

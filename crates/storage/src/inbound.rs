@@ -5,25 +5,12 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::ids::{ContactId, UserId, WorkspaceId};
-use domain::messaging::Channel;
+use domain::messaging::{Channel, InboundMessage};
 
 use crate::db::Conn;
 use crate::error::StorageError;
 use crate::schema::inbound_messages;
 use crate::time::{from_db, to_db};
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Inbound {
-    pub id: i64,
-    pub workspace_id: Option<WorkspaceId>,
-    pub contact_id: Option<ContactId>,
-    pub channel: String,
-    pub sender: String,
-    pub recipient: String,
-    pub body: String,
-    pub received_at: DateTime<Utc>,
-    pub read_at: Option<DateTime<Utc>>,
-}
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = inbound_messages)]
@@ -39,7 +26,7 @@ struct Row {
     read_at: Option<chrono::NaiveDateTime>,
 }
 
-impl From<Row> for Inbound {
+impl From<Row> for InboundMessage {
     fn from(r: Row) -> Self {
         Self {
             id: r.id,
@@ -89,7 +76,11 @@ pub fn insert(
 }
 
 /// `user`'s unread messages, newest first.
-pub fn unread(conn: &mut Conn, user: UserId, limit: i64) -> Result<Vec<Inbound>, StorageError> {
+pub fn unread(
+    conn: &mut Conn,
+    user: UserId,
+    limit: i64,
+) -> Result<Vec<InboundMessage>, StorageError> {
     Ok(inbound_messages::table
         .filter(inbound_messages::user_id.eq(user.0))
         .filter(inbound_messages::read_at.is_null())
@@ -98,7 +89,7 @@ pub fn unread(conn: &mut Conn, user: UserId, limit: i64) -> Result<Vec<Inbound>,
         .select(Row::as_select())
         .load::<Row>(conn)?
         .into_iter()
-        .map(Inbound::from)
+        .map(InboundMessage::from)
         .collect())
 }
 

@@ -231,11 +231,7 @@ pub fn preview(
 
 /// The signed address of a contact's unsubscribe page (also the one-click endpoint).
 pub fn unsubscribe_url(app: &App, ws: WorkspaceId, contact: ContactId) -> String {
-    let base = app
-        .settings()
-        .public_url
-        .clone()
-        .unwrap_or_else(|| "http://localhost:8080".into());
+    let base = app.settings().public_base();
     let signature = app
         .secrets()
         .sign("unsubscribe", format!("{}:{}", ws.0, contact.0).as_bytes());

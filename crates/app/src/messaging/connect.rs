@@ -21,11 +21,7 @@ const STATE_TTL_SECS: i64 = 15 * 60;
 
 /// Where the provider sends the person back.
 pub fn redirect_uri(app: &App) -> String {
-    let base = app
-        .settings()
-        .public_url
-        .clone()
-        .unwrap_or_else(|| "http://localhost:8080".into());
+    let base = app.settings().public_base();
     format!("{}/oauth/callback", base.trim_end_matches('/'))
 }
 

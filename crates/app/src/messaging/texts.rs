@@ -341,7 +341,10 @@ pub fn status(
 }
 
 /// The caller's unread replies (the "needs attention" list).
-pub fn unread(app: &App, caller: &Caller) -> Result<Vec<storage::inbound::Inbound>, AppError> {
+pub fn unread(
+    app: &App,
+    caller: &Caller,
+) -> Result<Vec<domain::messaging::InboundMessage>, AppError> {
     Ok(app
         .db()
         .read(|c| storage::inbound::unread(c, caller.user_id, 200))?)

@@ -724,12 +724,7 @@ fn email_body(
 }
 
 fn public_url(who: &SignedIn) -> String {
-    who.state
-        .app
-        .settings()
-        .public_url
-        .clone()
-        .unwrap_or_else(|| "https://your-pi.example".into())
+    who.state.app.settings().public_base()
 }
 
 async fn email_page(
