@@ -35,7 +35,7 @@ use plan::{Column, FieldSpec};
 /// wait well under the busy timeout.
 const BATCH: usize = 2500;
 
-/// The page cache an import's batch gets (see `storage::Db::write_bulk`).
+/// The page cache an import's connection gets (see `storage::Db::bulk`).
 const BULK_CACHE_MIB: u32 = 32;
 
 /// Where uploaded files wait for their import: `DATA_DIR/imports`.
@@ -712,109 +712,114 @@ fn execute(
     let mut processed = 0i64;
     // Contacts a dry run would create get made-up ids, so later rows match them.
     let mut imagined = 0i64;
-    loop {
-        let mut batch = Vec::with_capacity(BATCH);
-        while batch.len() < BATCH {
-            let Some((number, cells)) = rows.next_row()? else {
-                break;
-            };
-            let (draft, cells) = match cells {
-                Ok(cells) => (
-                    plan::draft(&cells, &columns, &settings.headers, fields),
-                    cells,
-                ),
-                Err(reason) => (Err(reason), rows.lossy_cells()),
-            };
-            batch.push((number, draft, cells));
-        }
-        if batch.is_empty() {
-            break;
-        }
-        let mut fates = Vec::with_capacity(batch.len());
-        for (number, draft, cells) in batch {
-            let fate = match draft {
-                Err(reason) => Fate::Fail(reason),
-                Ok(draft) => {
-                    let (email, phone) = draft.keys();
-                    let existing = email
-                        .as_ref()
-                        .and_then(|e| by_email.get(e))
-                        .or_else(|| phone.as_ref().and_then(|p| by_phone.get(p)))
-                        .copied();
-                    match (existing, settings.policy) {
-                        (Some(_), DuplicatePolicy::Skip) => Fate::Skip,
-                        (Some(contact), DuplicatePolicy::Update) => Fate::Update(contact, draft),
-                        _ => match plan::missing_required(&draft, fields) {
-                            Some(reason) => Fate::Fail(reason),
-                            None => {
-                                if record.dry_run {
-                                    imagined -= 1;
-                                    remember(
-                                        &mut by_email,
-                                        &mut by_phone,
-                                        &draft,
-                                        ContactId(imagined),
-                                    );
-                                }
-                                Fate::Create(draft)
-                            }
-                        },
-                    }
-                }
-            };
-            fates.push((number, fate, cells));
-        }
-        processed += fates.len() as i64;
-        let now = Utc::now();
-        app.db().write_bulk(BULK_CACHE_MIB, |conn| {
-            let mut pending = apply::Pending::default();
-            for (number, fate, cells) in fates {
-                let fate = match fate {
-                    Fate::Update(contact, draft) if !record.dry_run && contact.0 > 0 => {
-                        // A row repeating one created earlier in this batch: write that one
-                        // out first, so the update sees (and the undo record keeps) it whole.
-                        if pending.created.contains(&contact) {
-                            writer.flush(conn, &mut pending, now)?;
-                        }
-                        match storage::contacts::load(conn, &[contact])?.pop() {
-                            Some(existing) => {
-                                match writer.update(conn, &mut lists, &existing, &draft, now) {
-                                    Ok(_) => Fate::Update(contact, draft),
-                                    Err(AppError::Validation(v)) => Fate::Fail(v.message),
-                                    Err(other) => return Err(other),
-                                }
-                            }
-                            None => {
-                                Fate::Fail("The matching contact was deleted meanwhile.".into())
-                            }
-                        }
-                    }
-                    Fate::Create(draft) if !record.dry_run => {
-                        let contact = writer.create(conn, &mut lists, &mut pending, &draft, now)?;
-                        remember(&mut by_email, &mut by_phone, &draft, contact);
-                        Fate::Create(draft)
-                    }
-                    other => other,
+    app.db().bulk(BULK_CACHE_MIB, |bulk| {
+        loop {
+            let mut batch = Vec::with_capacity(BATCH);
+            while batch.len() < BATCH {
+                let Some((number, cells)) = rows.next_row()? else {
+                    break;
                 };
-                match fate {
-                    Fate::Create(_) => counts.created += 1,
-                    Fate::Update(..) => counts.updated += 1,
-                    Fate::Skip => counts.skipped += 1,
-                    Fate::Fail(reason) => {
-                        counts.failed += 1;
-                        store::add_failure(conn, id, number, &reason, &cells)?;
+                let (draft, cells) = match cells {
+                    Ok(cells) => (
+                        plan::draft(&cells, &columns, &settings.headers, fields),
+                        cells,
+                    ),
+                    Err(reason) => (Err(reason), rows.lossy_cells()),
+                };
+                batch.push((number, draft, cells));
+            }
+            if batch.is_empty() {
+                break;
+            }
+            let mut fates = Vec::with_capacity(batch.len());
+            for (number, draft, cells) in batch {
+                let fate = match draft {
+                    Err(reason) => Fate::Fail(reason),
+                    Ok(draft) => {
+                        let (email, phone) = draft.keys();
+                        let existing = email
+                            .as_ref()
+                            .and_then(|e| by_email.get(e))
+                            .or_else(|| phone.as_ref().and_then(|p| by_phone.get(p)))
+                            .copied();
+                        match (existing, settings.policy) {
+                            (Some(_), DuplicatePolicy::Skip) => Fate::Skip,
+                            (Some(contact), DuplicatePolicy::Update) => {
+                                Fate::Update(contact, draft)
+                            }
+                            _ => match plan::missing_required(&draft, fields) {
+                                Some(reason) => Fate::Fail(reason),
+                                None => {
+                                    if record.dry_run {
+                                        imagined -= 1;
+                                        remember(
+                                            &mut by_email,
+                                            &mut by_phone,
+                                            &draft,
+                                            ContactId(imagined),
+                                        );
+                                    }
+                                    Fate::Create(draft)
+                                }
+                            },
+                        }
+                    }
+                };
+                fates.push((number, fate, cells));
+            }
+            processed += fates.len() as i64;
+            let now = Utc::now();
+            bulk.write(|conn| {
+                let mut pending = apply::Pending::default();
+                for (number, fate, cells) in fates {
+                    let fate = match fate {
+                        Fate::Update(contact, draft) if !record.dry_run && contact.0 > 0 => {
+                            // A row repeating one created earlier in this batch: write that one
+                            // out first, so the update sees (and the undo record keeps) it whole.
+                            if pending.created.contains(&contact) {
+                                writer.flush(conn, &mut pending, now)?;
+                            }
+                            match storage::contacts::load(conn, &[contact])?.pop() {
+                                Some(existing) => {
+                                    match writer.update(conn, &mut lists, &existing, &draft, now) {
+                                        Ok(_) => Fate::Update(contact, draft),
+                                        Err(AppError::Validation(v)) => Fate::Fail(v.message),
+                                        Err(other) => return Err(other),
+                                    }
+                                }
+                                None => {
+                                    Fate::Fail("The matching contact was deleted meanwhile.".into())
+                                }
+                            }
+                        }
+                        Fate::Create(draft) if !record.dry_run => {
+                            let contact =
+                                writer.create(conn, &mut lists, &mut pending, &draft, now)?;
+                            remember(&mut by_email, &mut by_phone, &draft, contact);
+                            Fate::Create(draft)
+                        }
+                        other => other,
+                    };
+                    match fate {
+                        Fate::Create(_) => counts.created += 1,
+                        Fate::Update(..) => counts.updated += 1,
+                        Fate::Skip => counts.skipped += 1,
+                        Fate::Fail(reason) => {
+                            counts.failed += 1;
+                            store::add_failure(conn, id, number, &reason, &cells)?;
+                        }
                     }
                 }
+                writer.flush(conn, &mut pending, now)?;
+                store::progress(conn, id, processed, counts)?;
+                Ok::<_, AppError>(())
+            })?;
+            if app.db().read(|conn| store::cancel_requested(conn, id))? {
+                return Ok(Ending::Cancelled);
             }
-            writer.flush(conn, &mut pending, now)?;
-            store::progress(conn, id, processed, counts)?;
-            Ok::<_, AppError>(())
-        })?;
-        if app.db().read(|conn| store::cancel_requested(conn, id))? {
-            return Ok(Ending::Cancelled);
         }
-    }
-    Ok(Ending::Done)
+        Ok(Ending::Done)
+    })
 }
 
 fn remember(

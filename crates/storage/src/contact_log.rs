@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use domain::contact_log::{LogEntry, LogKind, NewLogEntry};
 use domain::ids::{ContactId, LogEntryId, UserId};
 
+use crate::bulk_insert::insert_in_chunks;
 use crate::db::Conn;
 use crate::error::StorageError;
 use crate::schema::contact_log;
@@ -72,26 +73,19 @@ pub fn insert_many(
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     let meta = entry.meta.as_ref().map(|m| m.to_string());
-    for chunk in contacts.chunks(1000) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|contact| {
-                (
-                    contact_log::contact_id.eq(contact.0),
-                    contact_log::kind.eq(entry.kind.as_str()),
-                    contact_log::summary.eq(&entry.summary),
-                    contact_log::body.eq(&entry.body),
-                    contact_log::meta_json.eq(meta.as_deref()),
-                    contact_log::occurred_at.eq(to_db(entry.occurred_at)),
-                    contact_log::actor_user_id.eq(actor.map(|u| u.0)),
-                    contact_log::created_at.eq(to_db(now)),
-                )
-            })
-            .collect();
-        diesel::insert_into(contact_log::table)
-            .values(rows)
-            .execute(conn)?;
-    }
+    let rows = contacts.iter().map(|contact| {
+        (
+            contact_log::contact_id.eq(contact.0),
+            contact_log::kind.eq(entry.kind.as_str()),
+            contact_log::summary.eq(entry.summary.clone()),
+            contact_log::body.eq(entry.body.clone()),
+            contact_log::meta_json.eq(meta.clone()),
+            contact_log::occurred_at.eq(to_db(entry.occurred_at)),
+            contact_log::actor_user_id.eq(actor.map(|u| u.0)),
+            contact_log::created_at.eq(to_db(now)),
+        )
+    });
+    insert_in_chunks!(conn, diesel::insert_into, contact_log::table, rows, 1000);
     Ok(())
 }
 

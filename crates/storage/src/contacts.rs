@@ -17,6 +17,7 @@ use domain::list::ListRef;
 use domain::pagination::{Page, PageRequest};
 use domain::values::{EmailAddress, PhoneNumber, Region};
 
+use crate::bulk_insert::insert_in_chunks;
 use crate::db::Conn;
 use crate::error::StorageError;
 use crate::schema::{
@@ -107,34 +108,28 @@ pub fn next_id(conn: &mut Conn) -> Result<ContactId, StorageError> {
 pub fn insert_many(
     conn: &mut Conn,
     workspace: WorkspaceId,
-    rows: &[(ContactId, BaseFields, ListId)],
+    rows: Vec<(ContactId, BaseFields, ListId)>,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    // Eleven bound values a row; SQLite takes 32,766 per statement.
-    for chunk in rows.chunks(1000) {
-        let values: Vec<_> = chunk
-            .iter()
-            .map(|(id, base, stage)| {
-                let (email, email_key, phone) = base_values(base);
-                (
-                    contacts::id.eq(id.0),
-                    contacts::workspace_id.eq(workspace.0),
-                    contacts::created_on.eq(to_db(now)),
-                    contacts::first_name.eq(&base.first_name),
-                    contacts::last_name.eq(&base.last_name),
-                    contacts::primary_email.eq(email),
-                    contacts::email_key.eq(email_key),
-                    contacts::primary_phone.eq(phone),
-                    contacts::company.eq(&base.company),
-                    contacts::primary_list_id.eq(stage.0),
-                    contacts::updated_at.eq(to_db(now)),
-                )
-            })
-            .collect();
-        diesel::insert_into(contacts::table)
-            .values(values)
-            .execute(conn)?;
-    }
+    // Eleven bound values a row; SQLite takes 32,766 per statement. Owned values: diesel caches
+    // only statements whose values have no borrowed parts.
+    let values = rows.into_iter().map(|(id, base, stage)| {
+        let email_key = base.primary_email.as_ref().map(EmailAddress::normalized);
+        (
+            contacts::id.eq(id.0),
+            contacts::workspace_id.eq(workspace.0),
+            contacts::created_on.eq(to_db(now)),
+            contacts::first_name.eq(base.first_name),
+            contacts::last_name.eq(base.last_name),
+            contacts::primary_email.eq(base.primary_email.map(|e| e.as_str().to_owned())),
+            contacts::email_key.eq(email_key),
+            contacts::primary_phone.eq(base.primary_phone.map(|p| p.as_str().to_owned())),
+            contacts::company.eq(base.company),
+            contacts::primary_list_id.eq(stage.0),
+            contacts::updated_at.eq(to_db(now)),
+        )
+    });
+    insert_in_chunks!(conn, diesel::insert_into, contacts::table, values, 500);
     Ok(())
 }
 
@@ -244,30 +239,29 @@ pub fn set_value(
     Ok(())
 }
 
-/// Inserts many values of contacts that have none yet (an import's batch), several hundred
-/// per statement.
+/// Inserts many values of contacts that have none yet (an import's batch), a thousand per
+/// statement.
 pub fn insert_values(
     conn: &mut Conn,
-    rows: &[(ContactId, CustomFieldId, StoredValue)],
+    rows: Vec<(ContactId, CustomFieldId, StoredValue)>,
 ) -> Result<(), StorageError> {
     // Five bound values a row; SQLite takes 32,766 per statement.
-    for chunk in rows.chunks(1000) {
-        let values: Vec<_> = chunk
-            .iter()
-            .map(|(contact, field, v)| {
-                (
-                    contact_values::contact_id.eq(contact.0),
-                    contact_values::field_id.eq(field.0),
-                    contact_values::value_text.eq(&v.text),
-                    contact_values::value_number.eq(v.number),
-                    contact_values::value_date.eq(v.date.as_deref()),
-                )
-            })
-            .collect();
-        diesel::insert_into(contact_values::table)
-            .values(values)
-            .execute(conn)?;
-    }
+    let values = rows.into_iter().map(|(contact, field, v)| {
+        (
+            contact_values::contact_id.eq(contact.0),
+            contact_values::field_id.eq(field.0),
+            contact_values::value_text.eq(v.text),
+            contact_values::value_number.eq(v.number),
+            contact_values::value_date.eq(v.date),
+        )
+    });
+    insert_in_chunks!(
+        conn,
+        diesel::insert_into,
+        contact_values::table,
+        values,
+        1000
+    );
     Ok(())
 }
 
@@ -660,14 +654,29 @@ pub fn reindex(conn: &mut Conn, id: ContactId) -> Result<(), StorageError> {
     insert_document(conn, id, doc)
 }
 
-/// Indexes contacts created in this transaction (an import's batch). Their documents are
-/// read first, in a few queries for the whole batch, and written back to back: FTS5 writes its
-/// pending terms out at every statement savepoint, so inserts interleaved with other writes
-/// would each become a tiny segment to merge later, many times slower. New contacts have no
-/// notes and no earlier document.
-pub fn index_new(conn: &mut Conn, ids: &[ContactId]) -> Result<(), StorageError> {
-    for (id, doc) in documents(conn, ids, false)? {
-        insert_document(conn, id, doc)?;
+/// A new contact's search document, from what is being inserted: its base fields and the
+/// text of its custom values (an import builds it without reading the rows back).
+pub fn new_document<'a>(base: &BaseFields, values: impl IntoIterator<Item = &'a str>) -> String {
+    let (email, _, phone) = base_values(base);
+    let mut parts = base_parts(
+        &base.first_name,
+        &base.last_name,
+        &base.company,
+        email,
+        phone,
+    );
+    parts.extend(values.into_iter().map(str::to_owned));
+    parts.join(" ")
+}
+
+/// Indexes contacts created in this transaction (an import's batch) with their documents
+/// from [`new_document`]. The documents are written back to back: FTS5 writes its pending
+/// terms out at every statement savepoint, so inserts interleaved with other writes would each
+/// become a tiny segment to merge later, many times slower. New contacts have no notes and no
+/// earlier document.
+pub fn index_new(conn: &mut Conn, documents: Vec<(ContactId, String)>) -> Result<(), StorageError> {
+    for (id, document) in documents {
+        insert_document(conn, id, document)?;
     }
     Ok(())
 }
@@ -728,7 +737,7 @@ fn documents(
         }
         for row in rows {
             let id = row.id;
-            let mut parts = base_parts(row);
+            let mut parts = row_parts(&row);
             parts.extend(extra.remove(&id).unwrap_or_default());
             out.push((ContactId(id), parts.join(" ")));
         }
@@ -737,15 +746,33 @@ fn documents(
 }
 
 /// The base fields' part of a search document.
-fn base_parts(row: ContactRow) -> Vec<String> {
-    let mut parts = vec![row.first_name, row.last_name, row.company];
-    if let Some(email) = row.primary_email {
-        parts.push(email);
-    }
-    if let Some(phone) = row.primary_phone {
-        parts.extend(phone_spellings(&phone));
+fn base_parts(
+    first_name: &str,
+    last_name: &str,
+    company: &str,
+    email: Option<&str>,
+    phone: Option<&str>,
+) -> Vec<String> {
+    let mut parts = vec![
+        first_name.to_owned(),
+        last_name.to_owned(),
+        company.to_owned(),
+    ];
+    parts.extend(email.map(str::to_owned));
+    if let Some(phone) = phone {
+        parts.extend(phone_spellings(phone));
     }
     parts
+}
+
+fn row_parts(row: &ContactRow) -> Vec<String> {
+    base_parts(
+        &row.first_name,
+        &row.last_name,
+        &row.company,
+        row.primary_email.as_deref(),
+        row.primary_phone.as_deref(),
+    )
 }
 
 fn insert_document(conn: &mut Conn, id: ContactId, doc: String) -> Result<(), StorageError> {
@@ -767,7 +794,7 @@ fn document(conn: &mut Conn, id: ContactId, notes: bool) -> Result<Option<String
     else {
         return Ok(None);
     };
-    let mut parts = base_parts(row);
+    let mut parts = row_parts(&row);
     let values: Vec<String> = contact_values::table
         .filter(contact_values::contact_id.eq(id.0))
         .select(contact_values::value_text)
@@ -1160,9 +1187,13 @@ mod tests {
         };
         let ids = db
             .write(|c| {
-                let a = insert(c, ws, &base("Monalisa"), lists[0], now)?;
-                let b = insert(c, ws, &base("Leonardo"), lists[0], now)?;
-                index_new(c, &[a, b])?;
+                let (mona, leo) = (base("Monalisa"), base("Leonardo"));
+                let a = insert(c, ws, &mona, lists[0], now)?;
+                let b = insert(c, ws, &leo, lists[0], now)?;
+                index_new(
+                    c,
+                    vec![(a, new_document(&mona, [])), (b, new_document(&leo, []))],
+                )?;
                 Ok::<_, StorageError>([a, b])
             })
             .unwrap();

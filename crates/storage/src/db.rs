@@ -50,6 +50,21 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for ConnectionSe
     }
 }
 
+/// A connection held for bulk work; see [`Db::bulk`].
+pub struct Bulk {
+    conn: diesel::r2d2::PooledConnection<ConnectionManager<SqliteConnection>>,
+}
+
+impl Bulk {
+    /// One IMMEDIATE transaction on the held connection, as [`Db::write`].
+    pub fn write<T, E: From<StorageError>>(
+        &mut self,
+        f: impl FnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        Db::write_on(&mut self.conn, f)
+    }
+}
+
 /// A cheap-to-clone handle on the database.
 #[derive(Clone)]
 pub struct Db {
@@ -147,17 +162,18 @@ impl Db {
         Self::write_on(&mut conn, f)
     }
 
-    /// A write transaction for bulk work (an import's batch), with a page cache of `cache_mib`
-    /// for its duration: a batch touches index pages all over a large file, and with the
-    /// default 2 MiB cache each row would re-read dozens of them. The cache shrinks back
-    /// afterwards, so pooled connections stay small.
-    pub fn write_bulk<T, E: From<StorageError>>(
+    /// A connection held for bulk work (an import), with a page cache of `cache_mib` until `f`
+    /// returns: a batch touches index pages all over a large file, and with the small pooled
+    /// cache each row would re-read dozens of them. Held for the whole run, so the pages one
+    /// batch read are still there for the next. The cache shrinks back afterwards, so pooled
+    /// connections stay small.
+    pub fn bulk<T, E: From<StorageError>>(
         &self,
         cache_mib: u32,
-        f: impl FnOnce(&mut Conn) -> Result<T, E>,
+        f: impl FnOnce(&mut Bulk) -> Result<T, E>,
     ) -> Result<T, E> {
         let mut conn = self.pool.get().map_err(StorageError::from)?;
-        // `synchronous = NORMAL` for the batch: its commit skips the fsync, which the next
+        // `synchronous = NORMAL` for the batches: their commits skip the fsync, which the next
         // FULL commit on any connection (the import's own "done", at the latest) covers, as
         // the WAL is written in order. A power cut may lose the last batches, never half of
         // one, and the import is then undone at the next start anyway.
@@ -166,8 +182,9 @@ impl Db {
             cache_mib * 1024
         ))
         .map_err(StorageError::from)?;
-        let result = Self::write_on(&mut conn, f);
-        let _ = conn.batch_execute(&format!(
+        let mut bulk = Bulk { conn };
+        let result = f(&mut bulk);
+        let _ = bulk.conn.batch_execute(&format!(
             "PRAGMA cache_size = -{POOLED_CACHE_KIB}; PRAGMA synchronous = FULL;"
         ));
         result

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use domain::ids::{ContactId, ImportId, UserId, WorkspaceId};
 use domain::import_job::{FailedRow, ImportCounts, ImportRecord, ImportSettings, ImportStatus};
 
+use crate::bulk_insert::insert_in_chunks;
 use crate::db::Conn;
 use crate::error::StorageError;
 use crate::schema::{import_changes, import_failures, imports};
@@ -253,21 +254,20 @@ pub fn record_created(
     id: ImportId,
     contacts: &[ContactId],
 ) -> Result<(), StorageError> {
-    for chunk in contacts.chunks(1000) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|c| {
-                (
-                    import_changes::import_id.eq(id.0),
-                    import_changes::contact_id.eq(c.0),
-                    import_changes::kind.eq("created"),
-                )
-            })
-            .collect();
-        diesel::insert_or_ignore_into(import_changes::table)
-            .values(rows)
-            .execute(conn)?;
-    }
+    let rows = contacts.iter().map(|c| {
+        (
+            import_changes::import_id.eq(id.0),
+            import_changes::contact_id.eq(c.0),
+            import_changes::kind.eq("created"),
+        )
+    });
+    insert_in_chunks!(
+        conn,
+        diesel::insert_or_ignore_into,
+        import_changes::table,
+        rows,
+        1000
+    );
     Ok(())
 }
 

@@ -28,6 +28,7 @@ pub mod users;
 pub mod webhook_receipts;
 pub mod workspaces;
 
+mod bulk_insert;
 mod error;
 mod schema;
 mod time;

@@ -239,9 +239,28 @@ impl Writer<'_> {
         pending: &mut Pending,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {
-        contacts::insert_many(conn, self.workspace, &pending.contacts, now)?;
+        // The search documents first, from the values about to be inserted.
+        let mut values = pending.values.iter().peekable();
+        let documents: Vec<(ContactId, String)> = pending
+            .contacts
+            .iter()
+            .map(|(id, base, _)| {
+                // `values` holds the batch's values in the same order, contact by contact.
+                let mut texts = Vec::new();
+                while let Some((_, _, value)) = values.next_if(|(contact, ..)| contact == id) {
+                    texts.push(value.text.as_str());
+                }
+                (*id, contacts::new_document(base, texts))
+            })
+            .collect();
+        contacts::insert_many(
+            conn,
+            self.workspace,
+            std::mem::take(&mut pending.contacts),
+            now,
+        )?;
         contacts::add_tags(conn, self.workspace, &pending.tags)?;
-        contacts::insert_values(conn, &pending.values)?;
+        contacts::insert_values(conn, std::mem::take(&mut pending.values))?;
         storage::contact_log::insert_many(
             conn,
             &pending.created,
@@ -255,7 +274,7 @@ impl Writer<'_> {
             now,
         )?;
         storage::imports::record_created(conn, self.import, &pending.created)?;
-        contacts::index_new(conn, &pending.created)?;
+        contacts::index_new(conn, documents)?;
         pending.values.clear();
         pending.created.clear();
         pending.contacts.clear();

@@ -429,6 +429,23 @@ Ann,\"Lee, Jr.\",ann@example.com,+14155550123,\"=HYPERLINK(\"\"x\"\")\",-1250.5,
 Zoë,Ng,,,\"Smith \"\"Bud\"\", Realty\",300000,Closed,\n";
     let done = import(&api, ws, file.as_bytes(), &[]).await;
     assert_eq!(counts(&done), (2, 0, 0, 0), "{done}");
+    // Search finds an imported contact by its custom values too, and each by its own.
+    for (words, who) in [("300000", "Zoë"), ("1250.5", "Ann"), ("zoe 1250.5", "")] {
+        let (_, found) = api
+            .get(&format!(
+                "/api/v1/workspaces/{ws}/contacts?q={}",
+                words.replace(' ', "+")
+            ))
+            .await;
+        let names: Vec<&str> = found["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["first_name"].as_str().unwrap())
+            .collect();
+        let expected: Vec<&str> = [who].into_iter().filter(|w| !w.is_empty()).collect();
+        assert_eq!(names, expected, "{words}: {found}");
+    }
     let first = export(&api, ws).await;
     let (_, other) = api
         .send(
