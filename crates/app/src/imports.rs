@@ -811,6 +811,7 @@ fn execute(
                     }
                 }
                 writer.flush(conn, &mut pending, now)?;
+                writer.check_parents(conn, &mut lists)?;
                 store::progress(conn, id, processed, counts)?;
                 Ok::<_, AppError>(())
             })?;

@@ -31,3 +31,20 @@ macro_rules! insert_in_chunks {
 }
 
 pub(crate) use insert_in_chunks;
+
+/// `Ok` when a bulk insert that ignores refused rows (`INSERT OR IGNORE`, which needs no
+/// statement journal, as it cannot fail halfway) inserted all `expected` of them.
+pub(crate) fn all_inserted(
+    what: &str,
+    inserted: usize,
+    expected: usize,
+) -> Result<(), crate::StorageError> {
+    if inserted == expected {
+        Ok(())
+    } else {
+        Err(crate::StorageError::Refused(format!(
+            "{} of {expected} {what} were refused",
+            expected - inserted
+        )))
+    }
+}

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use domain::contact_log::{LogEntry, LogKind, NewLogEntry};
 use domain::ids::{ContactId, LogEntryId, UserId};
 
-use crate::bulk_insert::insert_in_chunks;
+use crate::bulk_insert::{all_inserted, insert_in_chunks};
 use crate::db::Conn;
 use crate::error::StorageError;
 use crate::schema::contact_log;
@@ -85,8 +85,15 @@ pub fn insert_many(
             contact_log::created_at.eq(to_db(now)),
         )
     });
-    insert_in_chunks!(conn, diesel::insert_into, contact_log::table, rows, 1000);
-    Ok(())
+    // OR IGNORE, counted: a statement that cannot fail needs no statement journal.
+    let inserted = insert_in_chunks!(
+        conn,
+        diesel::insert_or_ignore_into,
+        contact_log::table,
+        rows,
+        1000
+    );
+    all_inserted("log entries", inserted, contacts.len())
 }
 
 pub fn get(conn: &mut Conn, id: LogEntryId) -> Result<LogEntry, StorageError> {

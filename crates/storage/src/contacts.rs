@@ -17,7 +17,7 @@ use domain::list::ListRef;
 use domain::pagination::{Page, PageRequest};
 use domain::values::{EmailAddress, PhoneNumber, Region};
 
-use crate::bulk_insert::insert_in_chunks;
+use crate::bulk_insert::{all_inserted, insert_in_chunks};
 use crate::db::Conn;
 use crate::error::StorageError;
 use crate::schema::{
@@ -111,6 +111,7 @@ pub fn insert_many(
     rows: Vec<(ContactId, BaseFields, ListId)>,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
+    let rows_len = rows.len();
     // Eleven bound values a row; SQLite takes 32,766 per statement. Owned values: diesel caches
     // only statements whose values have no borrowed parts.
     let values = rows.into_iter().map(|(id, base, stage)| {
@@ -129,8 +130,48 @@ pub fn insert_many(
             contacts::updated_at.eq(to_db(now)),
         )
     });
-    insert_in_chunks!(conn, diesel::insert_into, contacts::table, values, 500);
-    Ok(())
+    // OR IGNORE, counted: a statement that cannot fail needs no statement journal.
+    let inserted = insert_in_chunks!(
+        conn,
+        diesel::insert_or_ignore_into,
+        contacts::table,
+        values,
+        500
+    );
+    all_inserted("contacts", inserted, rows_len)
+}
+
+/// Whether the workspace exists and the lists and custom fields are still there, the lists
+/// in that workspace. A bulk transaction (which does not check foreign keys) asks this about
+/// everything its rows refer to before it commits.
+pub fn parents_exist(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    list_ids: &[ListId],
+    field_ids: &[CustomFieldId],
+) -> Result<bool, StorageError> {
+    let workspace_there: i64 = workspaces::table
+        .filter(workspaces::id.eq(workspace.0))
+        .count()
+        .get_result(conn)?;
+    let wanted: Vec<i64> = list_ids.iter().map(|l| l.0).collect();
+    let lists_there: i64 = lists::table
+        .filter(lists::workspace_id.eq(workspace.0))
+        .filter(lists::id.eq_any(&wanted))
+        .count()
+        .get_result(conn)?;
+    let wanted_fields: Vec<i64> = field_ids.iter().map(|f| f.0).collect();
+    let fields_there: i64 = custom_fields::table
+        .filter(custom_fields::id.eq_any(&wanted_fields))
+        .count()
+        .get_result(conn)?;
+    Ok(workspace_there == 1
+        && lists_there as usize == distinct(&wanted)
+        && fields_there as usize == distinct(&wanted_fields))
+}
+
+fn distinct(ids: &[i64]) -> usize {
+    ids.iter().collect::<std::collections::HashSet<_>>().len()
 }
 
 /// Adds many (contact, tag) pairs of one workspace; pairs already there are kept.
@@ -245,6 +286,7 @@ pub fn insert_values(
     conn: &mut Conn,
     rows: Vec<(ContactId, CustomFieldId, StoredValue)>,
 ) -> Result<(), StorageError> {
+    let expected = rows.len();
     // Five bound values a row; SQLite takes 32,766 per statement.
     let values = rows.into_iter().map(|(contact, field, v)| {
         (
@@ -255,14 +297,14 @@ pub fn insert_values(
             contact_values::value_date.eq(v.date),
         )
     });
-    insert_in_chunks!(
+    let inserted = insert_in_chunks!(
         conn,
-        diesel::insert_into,
+        diesel::insert_or_ignore_into,
         contact_values::table,
         values,
         1000
     );
-    Ok(())
+    all_inserted("custom values", inserted, expected)
 }
 
 pub fn clear_value(

@@ -15,6 +15,9 @@ pub enum StorageError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(diesel::result::Error),
+    /// A bulk insert that ignores conflicting rows did not insert all of them.
+    #[error("{0}")]
+    Refused(String),
     #[error("could not get a database connection: {0}")]
     Pool(#[from] r2d2::Error),
     #[error("could not open the database: {0}")]

@@ -12,6 +12,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod backups;
+pub mod bulk;
 pub mod contact_log;
 pub mod contacts;
 pub mod custom_fields;

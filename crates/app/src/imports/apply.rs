@@ -10,6 +10,7 @@ use domain::contact_log::{LogKind, NewLogEntry};
 use domain::custom_field::{FieldValue, StoredValue};
 use domain::ids::{ContactId, CustomFieldId, ImportId, ListId, UserId, WorkspaceId};
 use domain::list::ListKind;
+use domain::validation::ValidationError;
 use serde::{Deserialize, Serialize};
 use storage::Conn;
 use storage::contacts;
@@ -22,7 +23,9 @@ pub struct Lists {
     workspace: WorkspaceId,
     stages: HashMap<String, ListId>,
     tags: HashMap<String, ListId>,
-    pub default_stage: ListId,
+    default_stage: ListId,
+    /// The lists the current transaction's rows refer to (see [`Writer::check_parents`]).
+    used: Vec<ListId>,
 }
 
 impl Lists {
@@ -47,7 +50,14 @@ impl Lists {
             tags,
             default_stage: default_stage
                 .ok_or_else(|| AppError::Internal("workspace has no stage".into()))?,
+            used: Vec::new(),
         })
+    }
+
+    /// The stage of contacts whose row names none: the workspace's first.
+    fn default_stage(&mut self) -> ListId {
+        self.used.push(self.default_stage);
+        self.default_stage
     }
 
     /// The stage or tag named `name`, made (and audited) if the workspace lacks it, so no row
@@ -67,6 +77,7 @@ impl Lists {
         };
         let key = name.to_lowercase();
         if let Some(id) = known.get(&key) {
+            self.used.push(*id);
             return Ok(*id);
         }
         let id = storage::lists::insert(conn, workspace, kind, name, now)?;
@@ -80,6 +91,7 @@ impl Lists {
             now,
         )?;
         known.insert(key, id);
+        self.used.push(id);
         Ok(id)
     }
 }
@@ -197,7 +209,7 @@ impl Writer<'_> {
     ) -> Result<ContactId, AppError> {
         let stage = match &draft.stage {
             Some(name) => lists.find_or_make(conn, self.caller, ListKind::Primary, name, now)?,
-            None => lists.default_stage,
+            None => lists.default_stage(),
         };
         let next = match pending.next_id {
             Some(next) => next,
@@ -228,6 +240,24 @@ impl Writer<'_> {
         }
         pending.created.push(id);
         Ok(id)
+    }
+
+    /// Before the transaction commits: whether everything its rows refer to is still there
+    /// (the workspace, the stages and tags they use, the import's custom fields). The bulk
+    /// connection does not check foreign keys row by row (see `storage::Db::bulk`), and a
+    /// person may delete a tag or a field while the import runs.
+    pub fn check_parents(&self, conn: &mut Conn, lists: &mut Lists) -> Result<(), AppError> {
+        let used = std::mem::take(&mut lists.used);
+        let fields: Vec<CustomFieldId> = self.fields.iter().filter_map(|f| f.id).collect();
+        if contacts::parents_exist(conn, self.workspace, &used, &fields)? {
+            return Ok(());
+        }
+        Err(ValidationError::new(
+            "file",
+            "A stage, tag or custom field this import uses was deleted while it ran, so it \
+             stopped and nothing of it was kept. Import the file again.",
+        )
+        .into())
     }
 
     /// Writes the batch's new contacts and what they wait for: tags, custom values, the

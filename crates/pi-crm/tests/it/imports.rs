@@ -700,6 +700,78 @@ async fn a_cancelled_import_leaves_nothing_behind() {
     app.stop().await;
 }
 
+/// The import's batches do not check foreign keys row by row; each batch checks that what its
+/// rows refer to is still there. A field deleted mid-import stops it, and it is undone.
+#[tokio::test]
+async fn a_field_deleted_while_an_import_runs_stops_it_and_nothing_is_kept() {
+    let app = spawn_app().await;
+    let (api, ws) = setup(&app).await;
+    create_field(
+        &api,
+        ws,
+        json!({"label": "Loan amount", "field_type": "number", "scope": "user"}),
+    )
+    .await;
+    let (_, fields) = api
+        .get(&format!("/api/v1/workspaces/{ws}/custom-fields"))
+        .await;
+    let field = fields["items"][0]["id"].as_i64().unwrap();
+    let mut file = String::from("first_name,primary_email,loan_amount\n");
+    for i in 0..150_000 {
+        file.push_str(&format!("P{i},p{i}@example.com,{i}\n"));
+    }
+    let (status, body) = post_import(&api, ws, file.as_bytes(), "big.csv", &[]).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let id = body["id"].as_i64().unwrap();
+    for _ in 0..400 {
+        let (_, now) = api.get(&format!("/api/v1/imports/{id}")).await;
+        if now["processed_rows"].as_i64().unwrap() > 0 {
+            break;
+        }
+        sleep(25).await;
+    }
+    let (status, body) = api
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/custom-fields/{field}"),
+            json!({}),
+        )
+        .await;
+    assert!(status.is_success(), "{status}: {body}");
+    let done = finished(&api, id).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(
+        done["error"]
+            .as_str()
+            .unwrap()
+            .contains("deleted while it ran"),
+        "{done}"
+    );
+    let (_, page) = api.get(&format!("/api/v1/workspaces/{ws}/contacts")).await;
+    assert_eq!(page["total"], 0, "what it did is undone");
+    let orphans: i64 = app
+        .app()
+        .db()
+        .read(|conn| {
+            use diesel::RunQueryDsl;
+            #[derive(diesel::QueryableByName)]
+            struct Count {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            diesel::sql_query(
+                "SELECT COUNT(*) AS n FROM contact_values \
+                 WHERE field_id NOT IN (SELECT id FROM custom_fields)",
+            )
+            .get_result::<Count>(conn)
+            .map(|c| c.n)
+            .map_err(storage::StorageError::from)
+        })
+        .unwrap();
+    assert_eq!(orphans, 0, "no value of the deleted field is left");
+    app.stop().await;
+}
+
 #[test]
 fn the_command_line_imports_prints_counts_and_a_crash_is_undone_at_start() {
     let dir = tempfile::tempdir().unwrap();
