@@ -21,6 +21,21 @@ pub struct CustomValue {
     pub value: FieldValue,
 }
 
+/// A contact as the text an export writes: base fields, stage and tag names, and the stored
+/// text of the custom values asked for (empty where it has none), nothing parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactText {
+    pub id: ContactId,
+    pub first_name: String,
+    pub last_name: String,
+    pub primary_email: String,
+    pub primary_phone: String,
+    pub company: String,
+    pub stage: String,
+    pub tags: Vec<String>,
+    pub values: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Contact {
     pub id: ContactId,

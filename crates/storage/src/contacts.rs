@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Double, Text};
-use domain::contact::{BaseFields, Contact, ContactQuery, ContactSort, CustomValue, FilterOp};
+use domain::contact::{
+    BaseFields, Contact, ContactQuery, ContactSort, ContactText, CustomValue, FilterOp,
+};
 use domain::custom_field::{FieldName, FieldType, FieldValue, StoredValue};
 use domain::ids::{ContactId, CustomFieldId, ListId, UserId, WorkspaceId};
 use domain::list::ListRef;
@@ -493,6 +495,73 @@ pub fn load(conn: &mut Conn, ids: &[ContactId]) -> Result<Vec<Contact>, StorageE
         by_id.insert(r.id, contact);
     }
     Ok(raw.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// The contacts `ids` as text, in that order, with the stored text of the values of `fields`
+/// in that order: what an export writes, read without building (and parsing) whole contacts.
+pub fn load_text(
+    conn: &mut Conn,
+    ids: &[ContactId],
+    fields: &[CustomFieldId],
+) -> Result<Vec<ContactText>, StorageError> {
+    const CHUNK: usize = 500;
+    let mut out = Vec::with_capacity(ids.len());
+    let column: HashMap<i64, usize> = fields.iter().enumerate().map(|(i, f)| (f.0, i)).collect();
+    for chunk in ids.chunks(CHUNK) {
+        let raw: Vec<i64> = chunk.iter().map(|c| c.0).collect();
+        let rows: Vec<ContactRow> = contacts::table
+            .filter(contacts::id.eq_any(&raw))
+            .select(ContactRow::as_select())
+            .load(conn)?;
+        let stage_ids: Vec<i64> = rows.iter().map(|r| r.primary_list_id).collect();
+        let stages: HashMap<i64, String> = lists::table
+            .filter(lists::id.eq_any(&stage_ids))
+            .select((lists::id, lists::name))
+            .load::<(i64, String)>(conn)?
+            .into_iter()
+            .collect();
+        let mut by_id: HashMap<i64, ContactText> = HashMap::with_capacity(rows.len());
+        for r in rows {
+            let text = ContactText {
+                id: ContactId(r.id),
+                stage: stages.get(&r.primary_list_id).cloned().unwrap_or_default(),
+                first_name: r.first_name,
+                last_name: r.last_name,
+                primary_email: r.primary_email.unwrap_or_default(),
+                primary_phone: r.primary_phone.unwrap_or_default(),
+                company: r.company,
+                tags: Vec::new(),
+                values: vec![String::new(); fields.len()],
+            };
+            by_id.insert(r.id, text);
+        }
+        for (contact, name) in contact_tags::table
+            .inner_join(lists::table)
+            .filter(contact_tags::contact_id.eq_any(&raw))
+            .order((lists::position.asc(), lists::name.asc()))
+            .select((contact_tags::contact_id, lists::name))
+            .load::<(i64, String)>(conn)?
+        {
+            if let Some(c) = by_id.get_mut(&contact) {
+                c.tags.push(name);
+            }
+        }
+        for (contact, field, text) in contact_values::table
+            .filter(contact_values::contact_id.eq_any(&raw))
+            .select((
+                contact_values::contact_id,
+                contact_values::field_id,
+                contact_values::value_text,
+            ))
+            .load::<(i64, i64, String)>(conn)?
+        {
+            if let (Some(c), Some(i)) = (by_id.get_mut(&contact), column.get(&field)) {
+                c.values[*i] = text;
+            }
+        }
+        out.extend(raw.iter().filter_map(|id| by_id.remove(id)));
+    }
+    Ok(out)
 }
 
 /// One contact, if its workspace belongs to `owner`.
