@@ -36,7 +36,7 @@ use plan::{Column, FieldSpec};
 const BATCH: usize = 2500;
 
 /// The page cache an import's connection gets (see `storage::Db::bulk`).
-const BULK_CACHE_MIB: u32 = 32;
+const BULK_CACHE_MIB: u32 = 16;
 
 /// Where uploaded files wait for their import: `DATA_DIR/imports`.
 pub fn uploads_dir(app: &App) -> PathBuf {

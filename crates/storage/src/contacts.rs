@@ -786,10 +786,13 @@ pub fn new_document<'a>(base: &BaseFields, values: impl IntoIterator<Item = &'a 
 /// become a tiny segment to merge later, many times slower. New contacts have no notes and no
 /// earlier document.
 pub fn index_new(conn: &mut Conn, documents: Vec<(ContactId, String)>) -> Result<(), StorageError> {
-    for (id, document) in documents {
-        insert_document(conn, id, document)?;
-    }
-    Ok(())
+    use search_index::contacts_fts;
+    let expected = documents.len();
+    let rows = documents
+        .into_iter()
+        .map(|(id, doc)| (contacts_fts::rowid.eq(id.0), contacts_fts::doc.eq(doc)));
+    let inserted = insert_in_chunks!(conn, diesel::insert_into, contacts_fts::table, rows, 500);
+    all_inserted("search documents", inserted, expected)
 }
 
 /// Writes every contact's search document when the index is empty but contacts exist (after
@@ -887,11 +890,24 @@ fn row_parts(row: &ContactRow) -> Vec<String> {
 }
 
 fn insert_document(conn: &mut Conn, id: ContactId, doc: String) -> Result<(), StorageError> {
-    diesel::sql_query("INSERT INTO contacts_fts (rowid, doc) VALUES (?, ?)")
-        .bind::<BigInt, _>(id.0)
-        .bind::<Text, _>(doc)
+    diesel::insert_into(search_index::contacts_fts::table)
+        .values((
+            search_index::contacts_fts::rowid.eq(id.0),
+            search_index::contacts_fts::doc.eq(doc),
+        ))
         .execute(conn)?;
     Ok(())
+}
+
+/// The search index as diesel sees it, for inserts only (their statement is then prepared
+/// once, not for every contact). Not in `schema`, which mirrors the ordinary tables.
+mod search_index {
+    diesel::table! {
+        contacts_fts (rowid) {
+            rowid -> BigInt,
+            doc -> Text,
+        }
+    }
 }
 
 /// The contact's search document: names, email, phone (several spellings), company, custom

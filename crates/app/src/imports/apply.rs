@@ -2,7 +2,7 @@
 //! recorded in `import_changes` in the transaction that makes it (a created contact, or the
 //! contact as it was before an update), so an import can be undone however it ended.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use domain::contact::{BaseFields, Contact};
@@ -25,7 +25,7 @@ pub struct Lists {
     tags: HashMap<String, ListId>,
     default_stage: ListId,
     /// The lists the current transaction's rows refer to (see [`Writer::check_parents`]).
-    used: Vec<ListId>,
+    used: HashSet<ListId>,
 }
 
 impl Lists {
@@ -50,13 +50,13 @@ impl Lists {
             tags,
             default_stage: default_stage
                 .ok_or_else(|| AppError::Internal("workspace has no stage".into()))?,
-            used: Vec::new(),
+            used: HashSet::new(),
         })
     }
 
     /// The stage of contacts whose row names none: the workspace's first.
     fn default_stage(&mut self) -> ListId {
-        self.used.push(self.default_stage);
+        self.used.insert(self.default_stage);
         self.default_stage
     }
 
@@ -77,7 +77,7 @@ impl Lists {
         };
         let key = name.to_lowercase();
         if let Some(id) = known.get(&key) {
-            self.used.push(*id);
+            self.used.insert(*id);
             return Ok(*id);
         }
         let id = storage::lists::insert(conn, workspace, kind, name, now)?;
@@ -91,7 +91,7 @@ impl Lists {
             now,
         )?;
         known.insert(key, id);
-        self.used.push(id);
+        self.used.insert(id);
         Ok(id)
     }
 }
@@ -247,7 +247,7 @@ impl Writer<'_> {
     /// connection does not check foreign keys row by row (see `storage::Db::bulk`), and a
     /// person may delete a tag or a field while the import runs.
     pub fn check_parents(&self, conn: &mut Conn, lists: &mut Lists) -> Result<(), AppError> {
-        let used = std::mem::take(&mut lists.used);
+        let used: Vec<ListId> = std::mem::take(&mut lists.used).into_iter().collect();
         let fields: Vec<CustomFieldId> = self.fields.iter().filter_map(|f| f.id).collect();
         if contacts::parents_exist(conn, self.workspace, &used, &fields)? {
             return Ok(());
