@@ -2,8 +2,8 @@
 //! messages, sleeping until the next one falls due or a new one is queued (at most a second,
 //! so a message queued by another process still leaves within moments).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ const IDLE: Duration = Duration::from_secs(1);
 
 pub struct Sender {
     stop: Arc<AtomicBool>,
+    reader_stop: Arc<StopSignal>,
     thread: Option<JoinHandle<()>>,
     reader: Option<JoinHandle<()>>,
     app: app::App,
@@ -39,12 +40,14 @@ impl Sender {
         let thread = std::thread::Builder::new()
             .name("send-queue".into())
             .spawn(move || run(&worker_app, &flag))?;
-        let (flag, reader_app) = (stop.clone(), app.clone());
+        let reader_stop = Arc::new(StopSignal::default());
+        let (signal, reader_app) = (reader_stop.clone(), app.clone());
         let reader = std::thread::Builder::new()
             .name("read-replies".into())
-            .spawn(move || read_replies(&reader_app, &flag))?;
+            .spawn(move || read_replies(&reader_app, &signal))?;
         Ok(Self {
             stop,
+            reader_stop,
             thread: Some(thread),
             reader: Some(reader),
             app,
@@ -54,6 +57,7 @@ impl Sender {
     /// Stops after the message being sent (if any) is recorded.
     pub fn stop(mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        self.reader_stop.set();
         self.app.queue_signal().notify();
         for thread in [self.thread.take(), self.reader.take()]
             .into_iter()
@@ -84,24 +88,45 @@ fn run(app: &app::App, stop: &AtomicBool) {
     }
 }
 
-/// Reads connected mailboxes for replies every `mail_poll_interval`, checking the stop flag
-/// each second so a shutdown is not held up.
-fn read_replies(app: &app::App, stop: &AtomicBool) {
+/// Reads connected mailboxes for replies every `mail_poll_interval`, waiting in between on
+/// the stop signal, so a shutdown is not held up.
+fn read_replies(app: &app::App, stop: &StopSignal) {
     let interval = app
         .settings()
         .mail_poll_interval
         .max(Duration::from_secs(1));
-    let mut waited = interval;
-    while !stop.load(Ordering::SeqCst) {
-        if waited >= interval {
-            waited = Duration::ZERO;
-            match app::messaging::replies::poll(app) {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(emails = n, "read new replies"),
-                Err(e) => tracing::error!(cause = %e, "could not read replies"),
-            }
+    loop {
+        match app::messaging::replies::poll(app) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(emails = n, "read new replies"),
+            Err(e) => tracing::error!(cause = %e, "could not read replies"),
         }
-        std::thread::sleep(Duration::from_secs(1).min(interval));
-        waited += Duration::from_secs(1).min(interval);
+        if stop.wait(interval) {
+            return;
+        }
+    }
+}
+
+/// Tells the reply reader to stop, waking it from its wait.
+#[derive(Default)]
+struct StopSignal {
+    stopped: Mutex<bool>,
+    woken: Condvar,
+}
+
+impl StopSignal {
+    fn set(&self) {
+        *self.stopped.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.woken.notify_all();
+    }
+
+    /// Waits up to `timeout`; answers whether the stop was asked for.
+    fn wait(&self, timeout: Duration) -> bool {
+        let stopped = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
+        let (stopped, _) = self
+            .woken
+            .wait_timeout_while(stopped, timeout, |stopped| !*stopped)
+            .unwrap_or_else(|e| e.into_inner());
+        *stopped
     }
 }
