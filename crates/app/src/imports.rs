@@ -33,7 +33,7 @@ use plan::{Column, FieldSpec};
 /// Rows written per transaction: big enough to be fast (each commit writes and checkpoints
 /// the pages it touched), small enough that other writers (someone adding a note meanwhile)
 /// wait well under the busy timeout.
-const BATCH: usize = 2500;
+const BATCH: usize = 5000;
 
 /// The page cache an import's connection gets (see `storage::Db::bulk`).
 const BULK_CACHE_MIB: u32 = 16;
