@@ -2,7 +2,7 @@
 //!
 //! diesel caches the prepared statement of an insert of a fixed-size array (its SQL is known
 //! from the type), not of a `Vec` (its SQL depends on the length). An import inserts a million
-//! rows; parsing a thousand-row statement for each thousand rows cost more than a tenth of the
+//! rows; parsing a thousand-row statement for each thousand rows cost about 4% of the
 //! time, so whole chunks go in as arrays and only the last, shorter chunk as a `Vec`.
 
 /// Inserts the rows of `$rows` (an iterator of insertable tuples) into `$table` with `$insert`

@@ -418,13 +418,7 @@ pub fn load(conn: &mut Conn, ids: &[ContactId]) -> Result<Vec<Contact>, StorageE
         .filter(contacts::id.eq_any(&raw))
         .select(ContactRow::as_select())
         .load(conn)?;
-    let stage_ids: Vec<i64> = rows.iter().map(|r| r.primary_list_id).collect();
-    let stages: HashMap<i64, String> = lists::table
-        .filter(lists::id.eq_any(&stage_ids))
-        .select((lists::id, lists::name))
-        .load::<(i64, String)>(conn)?
-        .into_iter()
-        .collect();
+    let stages = stage_names(conn, &rows)?;
     let mut tags: HashMap<i64, Vec<ListRef>> = HashMap::new();
     for (contact, id, name) in contact_tags::table
         .inner_join(lists::table)
@@ -497,6 +491,17 @@ pub fn load(conn: &mut Conn, ids: &[ContactId]) -> Result<Vec<Contact>, StorageE
     Ok(raw.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
+/// The names of the stages `rows` are in, by list id.
+fn stage_names(conn: &mut Conn, rows: &[ContactRow]) -> Result<HashMap<i64, String>, StorageError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.primary_list_id).collect();
+    Ok(lists::table
+        .filter(lists::id.eq_any(&ids))
+        .select((lists::id, lists::name))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
 /// The contacts `ids` as text, in that order, with the stored text of the values of `fields`
 /// in that order: what an export writes, read without building (and parsing) whole contacts.
 pub fn load_text(
@@ -513,13 +518,7 @@ pub fn load_text(
             .filter(contacts::id.eq_any(&raw))
             .select(ContactRow::as_select())
             .load(conn)?;
-        let stage_ids: Vec<i64> = rows.iter().map(|r| r.primary_list_id).collect();
-        let stages: HashMap<i64, String> = lists::table
-            .filter(lists::id.eq_any(&stage_ids))
-            .select((lists::id, lists::name))
-            .load::<(i64, String)>(conn)?
-            .into_iter()
-            .collect();
+        let stages = stage_names(conn, &rows)?;
         let mut by_id: HashMap<i64, ContactText> = HashMap::with_capacity(rows.len());
         for r in rows {
             let text = ContactText {

@@ -666,6 +666,22 @@ Ben Ode,ben@example.com,2026-06-15,99000,https://ben.example,\n";
     app.stop().await;
 }
 
+/// Starts importing `file` and waits until its first batch has landed (so there is something
+/// to undo); answers the import's id.
+async fn start_and_wait_for_first_batch(api: &Api, ws: i64, file: &str) -> i64 {
+    let (status, body) = post_import(api, ws, file.as_bytes(), "big.csv", &[]).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let id = body["id"].as_i64().unwrap();
+    for _ in 0..400 {
+        let (_, now) = api.get(&format!("/api/v1/imports/{id}")).await;
+        if now["processed_rows"].as_i64().unwrap() > 0 {
+            break;
+        }
+        sleep(25).await;
+    }
+    id
+}
+
 #[tokio::test]
 async fn a_cancelled_import_leaves_nothing_behind() {
     let app = spawn_app().await;
@@ -674,17 +690,7 @@ async fn a_cancelled_import_leaves_nothing_behind() {
     for i in 0..150_000 {
         file.push_str(&format!("P{i},p{i}@example.com\n"));
     }
-    let (status, body) = post_import(&api, ws, file.as_bytes(), "big.csv", &[]).await;
-    assert_eq!(status, StatusCode::ACCEPTED);
-    let id = body["id"].as_i64().unwrap();
-    // Wait for the first batch to land, so there is something to undo.
-    for _ in 0..400 {
-        let (_, now) = api.get(&format!("/api/v1/imports/{id}")).await;
-        if now["processed_rows"].as_i64().unwrap() > 0 {
-            break;
-        }
-        sleep(25).await;
-    }
+    let id = start_and_wait_for_first_batch(&api, ws, &file).await;
     let (status, body) = api
         .send(
             reqwest::Method::POST,
@@ -720,16 +726,7 @@ async fn a_field_deleted_while_an_import_runs_stops_it_and_nothing_is_kept() {
     for i in 0..150_000 {
         file.push_str(&format!("P{i},p{i}@example.com,{i}\n"));
     }
-    let (status, body) = post_import(&api, ws, file.as_bytes(), "big.csv", &[]).await;
-    assert_eq!(status, StatusCode::ACCEPTED);
-    let id = body["id"].as_i64().unwrap();
-    for _ in 0..400 {
-        let (_, now) = api.get(&format!("/api/v1/imports/{id}")).await;
-        if now["processed_rows"].as_i64().unwrap() > 0 {
-            break;
-        }
-        sleep(25).await;
-    }
+    let id = start_and_wait_for_first_batch(&api, ws, &file).await;
     let (status, body) = api
         .send(
             reqwest::Method::DELETE,
